@@ -1,0 +1,3 @@
+//! The configuration of ncp-audit.
+
+#![warn(missing_docs, unreachable_pub)]

@@ -1,0 +1,266 @@
+//! Strict reading: a line becomes an [`AuditEvent`] only if every field is what the design
+//! says, and otherwise the error names the field and what was wrong with it.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use crate::{AuditEvent, Details, EventContext, Timestamp, TimestampError, UnknownWord};
+
+/// The six top-level keys, in the order they are written.
+pub const TOP_LEVEL_KEYS: [&str; 6] =
+    ["timestamp", "type", "severity", "context", "details", "outcome"];
+
+/// Why a line or a value is not a valid audit event.
+///
+/// Its message names the field (`details.durationMs`, `type`, ...) and the problem. It never
+/// repeats a details value: those may hold secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ValidationError {
+    field: String,
+    problem: Problem,
+}
+
+impl ValidationError {
+    fn new(field: impl Into<String>, problem: Problem) -> ValidationError {
+        ValidationError { field: field.into(), problem }
+    }
+
+    /// The path of the field at fault, such as `details.durationMs`; `event` for the whole
+    /// line.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// What was wrong with it.
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+}
+
+/// What was wrong with a field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The text is not JSON at all.
+    #[error("not valid JSON ({0})")]
+    Syntax(String),
+    /// A required field is absent.
+    #[error("missing")]
+    Missing,
+    /// The field holds the wrong kind of JSON value.
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        /// What the field must hold.
+        expected: &'static str,
+        /// The JSON kind it held.
+        found: &'static str,
+    },
+    /// A type, severity or outcome outside the vocabulary.
+    #[error(transparent)]
+    UnknownWord(#[from] UnknownWord),
+    /// A timestamp that is not one.
+    #[error("{0}")]
+    Timestamp(#[from] TimestampError),
+    /// A key the design does not have at this place.
+    #[error("unknown field; expected one of {expected}")]
+    UnknownField {
+        /// The keys allowed here.
+        expected: String,
+    },
+}
+
+/// The JSON kind of `value`, for messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn wrong_type(field: impl Into<String>, expected: &'static str, found: &Value) -> ValidationError {
+    ValidationError::new(field, Problem::WrongType { expected, found: json_kind(found) })
+}
+
+/// The details fields the design gives a meaning to, and what each must hold. Other details
+/// keys may hold anything.
+const KNOWN_DETAILS: &[(&str, Expect)] = &[
+    ("codeSnippet", Expect::String),
+    ("codeLength", Expect::Count),
+    ("resultPreview", Expect::String),
+    ("durationMs", Expect::NonNegative),
+    ("timeoutMs", Expect::NonNegative),
+    ("error", Expect::String),
+    ("url", Expect::String),
+    ("method", Expect::String),
+    ("reason", Expect::String),
+    ("permanent", Expect::Bool),
+    ("expiresIn", Expect::String),
+    ("violation", Expect::String),
+    ("code", Expect::String),
+    ("blocked", Expect::Bool),
+    ("binding", Expect::String),
+    ("exitCode", Expect::Integer),
+];
+
+#[derive(Clone, Copy)]
+enum Expect {
+    String,
+    Bool,
+    Integer,
+    Count,
+    NonNegative,
+}
+
+impl Expect {
+    fn describe(self) -> &'static str {
+        match self {
+            Expect::String => "a string",
+            Expect::Bool => "a boolean",
+            Expect::Integer => "an integer",
+            Expect::Count => "a non-negative integer",
+            Expect::NonNegative => "a non-negative number",
+        }
+    }
+
+    fn accepts(self, value: &Value) -> bool {
+        match (self, value) {
+            (Expect::String, Value::String(_)) | (Expect::Bool, Value::Bool(_)) => true,
+            (Expect::Integer, Value::Number(number)) => number.is_i64() || number.is_u64(),
+            (Expect::Count, Value::Number(number)) => number.is_u64(),
+            (Expect::NonNegative, Value::Number(number)) => {
+                number.is_u64() || number.as_f64().is_some_and(|float| float >= 0.0)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn check_details(details: &Details) -> Result<(), ValidationError> {
+    for (key, expect) in KNOWN_DETAILS {
+        if let Some(value) = details.get(*key)
+            && !expect.accepts(value)
+        {
+            return Err(wrong_type(format!("details.{key}"), expect.describe(), value));
+        }
+    }
+    Ok(())
+}
+
+fn take_word<T>(
+    object: &Map<String, Value>,
+    key: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, ValidationError>,
+) -> Result<T, ValidationError> {
+    match object.get(key) {
+        None => Err(ValidationError::new(key, Problem::Missing)),
+        Some(Value::String(text)) => parse(text),
+        Some(other) => Err(wrong_type(key, "a string", other)),
+    }
+}
+
+fn parse_context(value: Option<Value>) -> Result<EventContext, ValidationError> {
+    let object = match value {
+        None => return Err(ValidationError::new("context", Problem::Missing)),
+        Some(Value::Object(object)) => object,
+        Some(other) => return Err(wrong_type("context", "an object", &other)),
+    };
+    let mut context = EventContext::default();
+    for (key, value) in object {
+        let Some(slot) = context.field_mut(&key) else {
+            let expected = EventContext::FIELD_NAMES.join(", ");
+            return Err(ValidationError::new(
+                format!("context.{key}"),
+                Problem::UnknownField { expected },
+            ));
+        };
+        *slot = match value {
+            Value::Null => None,
+            Value::String(text) => Some(text),
+            other => return Err(wrong_type(format!("context.{key}"), "a string or null", &other)),
+        };
+    }
+    Ok(context)
+}
+
+impl AuditEvent {
+    /// Reads one line of JSON as an event, strictly.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] naming the field at fault: text that is not JSON, a value that is
+    /// not an object, a missing or unknown top-level key, an unknown type, severity or
+    /// outcome, a malformed timestamp, context or details that are not objects, or a field of
+    /// the wrong JSON kind.
+    pub fn from_json(text: &str) -> Result<AuditEvent, ValidationError> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|error| ValidationError::new("event", Problem::Syntax(syntax_only(&error))))?;
+        AuditEvent::from_value(value)
+    }
+
+    /// Checks a JSON value strictly and turns it into an event.
+    ///
+    /// # Errors
+    ///
+    /// As [`AuditEvent::from_json`], apart from JSON syntax.
+    pub fn from_value(value: Value) -> Result<AuditEvent, ValidationError> {
+        let mut object = match value {
+            Value::Object(object) => object,
+            other => return Err(wrong_type("event", "an object", &other)),
+        };
+        if let Some(unknown) = object.keys().find(|key| !TOP_LEVEL_KEYS.contains(&key.as_str())) {
+            let expected = TOP_LEVEL_KEYS.join(", ");
+            return Err(ValidationError::new(unknown.clone(), Problem::UnknownField { expected }));
+        }
+
+        let timestamp = take_word(&object, "timestamp", |text| {
+            Timestamp::parse(text).map_err(|error| ValidationError::new("timestamp", error.into()))
+        })?;
+        let event_type = take_word(&object, "type", |word| {
+            word.parse().map_err(|error: UnknownWord| ValidationError::new("type", error.into()))
+        })?;
+        let severity = take_word(&object, "severity", |word| {
+            word.parse()
+                .map_err(|error: UnknownWord| ValidationError::new("severity", error.into()))
+        })?;
+        let outcome = take_word(&object, "outcome", |word| {
+            word.parse().map_err(|error: UnknownWord| ValidationError::new("outcome", error.into()))
+        })?;
+        let context = parse_context(object.remove("context"))?;
+        let details = match object.remove("details") {
+            None => return Err(ValidationError::new("details", Problem::Missing)),
+            Some(Value::Object(details)) => details,
+            Some(other) => return Err(wrong_type("details", "an object", &other)),
+        };
+        check_details(&details)?;
+
+        Ok(AuditEvent { timestamp, event_type, severity, context, details, outcome })
+    }
+
+    /// Checks the details fields the design gives a meaning to (`durationMs` a non-negative
+    /// number, `url` a string, ...). The rest of an event is checked by its types.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] naming the first details field of the wrong kind.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_details(&self.details)
+    }
+}
+
+/// serde_json's message for a syntax error, which names the line and column. Its messages for
+/// type errors may quote the value, but parsing into `Value` raises only syntax errors.
+fn syntax_only(error: &serde_json::Error) -> String {
+    error.to_string()
+}
+
+impl<'de> Deserialize<'de> for AuditEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AuditEvent, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        AuditEvent::from_value(value).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,3 @@
+//! Writes redacted audit events to files.
+
+#![warn(missing_docs, unreachable_pub)]

@@ -1,0 +1,238 @@
+//! The event model against the design's golden lines, the original implementation's files,
+//! and arbitrary events.
+
+use std::fs;
+
+use audit_core::{AuditEvent, EventType, LenientEvent, Outcome, Severity, Timestamp};
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+const GOLDEN_LINES: &str = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"code_execution_success","severity":"info","context":{"mcpName":"code-mode","sessionId":"session-1732008930123-abc123"},"details":{"codeSnippet":"const repos = await github.list_repos({owner: 'anthropics'});\nreturn repos.length;","resultPreview":"42","durationMs":1234},"outcome":"success"}
+{"timestamp":"2025-11-19T10:16:15.789Z","type":"network_permission_granted","severity":"info","context":{"mcpName":"lg-remote","bindingName":"LG Remote","sessionId":"session-1732008930123-abc123"},"details":{"url":"http://192.168.1.100:3000/status","permanent":true,"expiresIn":"never"},"outcome":"success"}
+{"timestamp":"2025-11-19T10:17:22.345Z","type":"network_request_denied","severity":"warning","context":{"mcpName":"Worker Code","sessionId":"session-1732008930123-abc123"},"details":{"url":"http://evil.com/exfiltrate","reason":"Domain not in whitelist"},"outcome":"blocked"}
+{"timestamp":"2025-11-19T10:18:45.678Z","type":"security_violation","severity":"critical","context":{"mcpName":"code-mode","sessionId":"session-1732008930123-abc123"},"details":{"violation":"Prototype pollution attempt","code":"Object.prototype.isAdmin = true;","blocked":true},"outcome":"blocked"}"#;
+
+#[test]
+fn golden_lines_round_trip_byte_for_byte() {
+    for line in GOLDEN_LINES.lines() {
+        let event = AuditEvent::from_json(line).unwrap();
+        assert_eq!(event.to_json_line(), line);
+        let lenient = LenientEvent::parse(line).unwrap();
+        assert_eq!(serde_json::to_string(lenient.fields()).unwrap(), line);
+    }
+}
+
+#[test]
+fn big_integers_and_exact_decimals_survive() {
+    let line = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"binding_accessed","severity":"info","context":{},"details":{"big":123456789012345678901234567890,"id":9007199254740993,"neg":-9007199254740993,"f":0.10000000000000000555,"e":1.5e+400},"outcome":"success"}"#;
+    let event = AuditEvent::from_json(line).unwrap();
+    assert_eq!(event.to_json_line(), line);
+}
+
+#[test]
+fn null_context_keys_are_read_and_not_written() {
+    let line = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"binding_accessed","severity":"info","context":{"mcpName":null,"sessionId":"s"},"details":{},"outcome":"success"}"#;
+    let event = AuditEvent::from_json(line).unwrap();
+    assert_eq!(event.context.mcp_name, None);
+    assert!(event.to_json_line().contains(r#""context":{"sessionId":"s"}"#));
+}
+
+/// Each class of validation error, with the message an operator sees.
+#[test]
+fn validation_errors_name_the_field_and_the_problem() {
+    let valid: Value = serde_json::from_str(GOLDEN_LINES.lines().next().unwrap()).unwrap();
+    let check = |edit: &dyn Fn(&mut Map<String, Value>), expected: &str| {
+        let mut value = valid.clone();
+        edit(value.as_object_mut().unwrap());
+        let error = AuditEvent::from_value(value).unwrap_err();
+        assert_eq!(error.to_string(), expected);
+    };
+
+    check(
+        &|event| {
+            event.insert("type".into(), "code_exec".into());
+        },
+        "type: unknown event type \"code_exec\"; expected one of code_execution_start, \
+         code_execution_success, code_execution_error, code_execution_timeout, \
+         network_request_allowed, network_request_denied, network_permission_granted, \
+         network_permission_denied, network_permission_revoked, binding_accessed, \
+         binding_created, security_violation, prototype_pollution_blocked, \
+         worker_thread_failed, audit_events_lost, audit_events_sampled, audit_files_pruned, \
+         audit_checkpoint",
+    );
+    check(
+        &|event| {
+            event.insert("severity".into(), "fatal".into());
+        },
+        "severity: unknown severity \"fatal\"; expected one of info, warning, error, critical",
+    );
+    check(
+        &|event| {
+            event.insert("outcome".into(), "maybe".into());
+        },
+        "outcome: unknown outcome \"maybe\"; expected one of success, failure, blocked, pending",
+    );
+    check(
+        &|event| {
+            event.remove("timestamp");
+        },
+        "timestamp: missing",
+    );
+    check(
+        &|event| {
+            event.insert("timestamp".into(), "19/11/2025 10:15".into());
+        },
+        "timestamp: not an RFC 3339 date-time such as 2025-11-19T10:15:30.123Z",
+    );
+    check(
+        &|event| {
+            event.insert("timestamp".into(), 1_732_008_930_123_u64.into());
+        },
+        "timestamp: expected a string, found a number",
+    );
+    check(
+        &|event| {
+            event.insert("details".into(), "oops".into());
+        },
+        "details: expected an object, found a string",
+    );
+    check(
+        &|event| {
+            event["details"]["durationMs"] = "12ms".into();
+        },
+        "details.durationMs: expected a non-negative number, found a string",
+    );
+    check(
+        &|event| {
+            event["context"]["sessionId"] = 7.into();
+        },
+        "context.sessionId: expected a string or null, found a number",
+    );
+    check(
+        &|event| {
+            event["context"]["tenant"] = "x".into();
+        },
+        "context.tenant: unknown field; expected one of mcpName, bindingName, userId, sessionId",
+    );
+    check(
+        &|event| {
+            event.insert("detail".into(), Value::Object(Map::new()));
+        },
+        "detail: unknown field; expected one of timestamp, type, severity, context, details, \
+         outcome",
+    );
+
+    let error = AuditEvent::from_json("[1, 2]").unwrap_err();
+    assert_eq!(error.to_string(), "event: expected an object, found an array");
+    let error = AuditEvent::from_json("{\"timestamp\":").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "event: not valid JSON (EOF while parsing a value at line 1 column 13)"
+    );
+}
+
+#[test]
+fn validation_errors_never_repeat_a_details_value() {
+    let line = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"binding_accessed","severity":"info","context":{},"details":{"durationMs":"hunter2-secret"},"outcome":"success"}"#;
+    let message = AuditEvent::from_json(line).unwrap_err().to_string();
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
+fn every_line_of_the_original_implementation_reads_leniently() {
+    let compat = tests::shared_dir().join("ncp-compat");
+    let mut n_lines = 0;
+    let mut n_strict = 0;
+    for scenario in fs::read_dir(&compat).unwrap() {
+        for file in fs::read_dir(scenario.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let text = fs::read_to_string(&path).unwrap();
+            for (line_idx, line) in text.lines().enumerate() {
+                let event = LenientEvent::parse(line)
+                    .unwrap_or_else(|error| panic!("{}:{}: {error}", path.display(), line_idx + 1));
+                assert!(event.timestamp().is_some(), "{}:{}", path.display(), line_idx + 1);
+                assert!(event.type_name().is_some());
+                assert_eq!(serde_json::to_string(event.fields()).unwrap(), line);
+                n_lines += 1;
+                n_strict += usize::from(event.to_strict().is_ok());
+            }
+        }
+    }
+    assert!(n_lines >= 388, "read only {n_lines} lines from {}", compat.display());
+    // Everything but the planted odd line (unknown type, severity and outcome, an extra
+    // context key) is also valid strictly.
+    assert_eq!(n_strict, n_lines - 1);
+}
+
+#[test]
+fn lenient_reading_keeps_what_strict_reading_refuses() {
+    let line = r#"{"timestamp":"2026-12-03T18:00:30.202Z","type":"totally_bogus_type","severity":"loud","context":{"sessionId":"s","userId":null,"extraKey":"kept"},"details":{"x":1},"outcome":"maybe","extra":[1]}"#;
+    let event = LenientEvent::parse(line).unwrap();
+    assert_eq!(event.type_name(), Some("totally_bogus_type"));
+    assert_eq!(event.event_type(), None);
+    assert_eq!(event.severity(), None);
+    assert_eq!(event.context_str("extraKey"), Some("kept"));
+    assert_eq!(event.get_path("details.x"), Some(&Value::from(1)));
+    assert_eq!(event.get_path("context.userId"), Some(&Value::Null));
+    assert_eq!(serde_json::to_string(event.fields()).unwrap(), line);
+    assert!(LenientEvent::parse("\"just a string\"").is_err());
+}
+
+fn arb_details() -> impl Strategy<Value = Map<String, Value>> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".*".prop_map(Value::from),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::vec(("[a-zA-Z_]{1,8}", inner), 0..4)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    });
+    prop::collection::vec(("[a-zA-Z_]{1,12}", value), 0..6)
+        .prop_map(|pairs| pairs.into_iter().filter(|(key, _)| !is_typed_detail(key)).collect())
+}
+
+/// Keys whose type strict validation checks; arbitrary values under them would be refused.
+fn is_typed_detail(key: &str) -> bool {
+    ["codeLength", "durationMs", "timeoutMs", "permanent", "blocked", "exitCode"].contains(&key)
+        || ["codeSnippet", "resultPreview", "error", "url", "method", "reason"].contains(&key)
+        || ["expiresIn", "violation", "code", "binding"].contains(&key)
+}
+
+prop_compose! {
+    fn arb_event()(
+        millis in -62_167_219_200_000_i64..=253_402_300_799_999,
+        type_idx in 0..EventType::ALL.len(),
+        severity_idx in 0..Severity::ALL.len(),
+        outcome_idx in 0..Outcome::ALL.len(),
+        context in prop::array::uniform4(prop::option::of(".*")),
+        details in arb_details(),
+    ) -> AuditEvent {
+        let [mcp_name, binding_name, user_id, session_id] = context;
+        AuditEvent {
+            timestamp: Timestamp::from_unix_millis(millis).unwrap(),
+            event_type: EventType::ALL[type_idx],
+            severity: Severity::ALL[severity_idx],
+            context: audit_core::EventContext { mcp_name, binding_name, user_id, session_id },
+            details,
+            outcome: Outcome::ALL[outcome_idx],
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_events_round_trip(event in arb_event()) {
+        let line = event.to_json_line();
+        prop_assert!(!line.contains('\n'));
+        let back = AuditEvent::from_json(&line).unwrap();
+        prop_assert_eq!(back.to_json_line(), line);
+        prop_assert_eq!(back, event);
+    }
+}

@@ -1,0 +1,3 @@
+//! The workspace's integration tests: one binary, one module per area.
+
+mod core_events;
