@@ -236,3 +236,24 @@ proptest! {
         prop_assert_eq!(back, event);
     }
 }
+
+#[test]
+fn check_command_names_bad_lines() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let mut child = tests::ncp_audit()
+        .arg("check")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!("{}\n{{\"oops\":1}}\n", GOLDEN_LINES.lines().next().unwrap());
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stdin:2: oops: unknown field"), "{stderr}");
+    assert!(stderr.contains("1 valid, 1 invalid"), "{stderr}");
+}
