@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod cmd_config;
+
 /// Record, query, verify and redact the audit trail of AI code-execution sandboxes.
 #[derive(Debug, Parser)]
 #[command(name = "ncp-audit", version, about)]
@@ -24,12 +26,19 @@ enum Command {
     /// Each invalid line is reported on stderr with its number and what is wrong. Exits 0
     /// when every line is valid, 1 when any is not.
     Check,
+    /// Print the effective configuration and where each value came from.
+    ///
+    /// Sources, lowest to highest: defaults, the "audit" section of <ncp home>/settings.json,
+    /// NCP_AUDIT_* variables. The ncp home is $NCP_HOME, else ~/.ncp. Warnings (unknown keys
+    /// or variables) go to stderr. Exits 0 when the configuration is valid, 1 when it is not.
+    Config(cmd_config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check => check(),
+        Command::Config(args) => cmd_config::run(&args),
     };
     match result {
         Ok(code) => code,
