@@ -28,9 +28,9 @@ enum Command {
     Check,
     /// Print the effective configuration and where each value came from.
     ///
-    /// Sources, lowest to highest: defaults, the "audit" section of <ncp home>/settings.json,
-    /// NCP_AUDIT_* variables. The ncp home is $NCP_HOME, else ~/.ncp. Warnings (unknown keys
-    /// or variables) go to stderr. Exits 0 when the configuration is valid, 1 when it is not.
+    /// Sources, lowest to highest: defaults, the "audit" section of settings.json in the ncp
+    /// home ($NCP_HOME, else ~/.ncp), NCP_AUDIT_* variables. Warnings (unknown keys or
+    /// variables) go to stderr. Exits 0 when the configuration is valid, 1 when it is not.
     Config(cmd_config::ConfigArgs),
 }
 
