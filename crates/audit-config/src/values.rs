@@ -4,7 +4,7 @@
 //! every reader here accepts both: `true` and `"yes"`, `10` and `"10"`. Text is trimmed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use figment::value::{Num, Value};
 
@@ -235,13 +235,15 @@ pub(crate) fn resolve_path(
         PathBuf::from(written)
     };
 
-    if path.is_absolute() {
-        Ok(path)
+    let path = if path.is_absolute() {
+        path
     } else {
         let relative_to =
             base.relative_to.ok_or_else(|| unresolvable("the current directory is unknown"))?;
-        Ok(relative_to.join(path))
-    }
+        relative_to.join(path)
+    };
+    // `.` components go; `..` stays, since it cannot be resolved without following links.
+    Ok(path.components().filter(|component| *component != Component::CurDir).collect())
 }
 
 /// Sample rates: an object of event type names to rates, or the text `name=rate,name=rate`.
@@ -417,6 +419,8 @@ mod tests {
         assert_eq!(check("~/logs").unwrap(), Path::new("/home/u/logs"));
         assert_eq!(check("/var/log/ncp").unwrap(), Path::new("/var/log/ncp"));
         assert_eq!(check("a/../b").unwrap(), Path::new("/cwd/a/../b"));
+        assert_eq!(check("./a/./b").unwrap(), Path::new("/cwd/a/b"));
+        assert_eq!(check(".").unwrap(), Path::new("/cwd"));
         assert!(check("~bob/logs").unwrap_err().to_string().contains("~user is not supported"));
         let no_home = PathBase { user_home: None, relative_to: None };
         let error = path(&Value::from("~/x"), &origin, Setting::Dir, no_home).unwrap_err();
