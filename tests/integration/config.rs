@@ -140,3 +140,21 @@ fn stray_variables_and_doubtful_sample_rates_only_warn() {
     assert!(stderr.contains("unknown event type \"no_such_type\""), "{stderr}");
     assert!(!stderr.contains("=0.5"), "values of variables are not echoed: {stderr}");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_settings_file_fails_with_the_systems_reason() {
+    let ncp_home = tempfile::tempdir().unwrap();
+    let settings_path = ncp_home.path().join("settings.json");
+    // A folder where the file should be fails to read for every user, root included.
+    fs::create_dir(&settings_path).unwrap();
+    let output = run_config(ncp_home.path(), ncp_home.path(), &[], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let expected = format!(
+        "ncp-audit: error: invalid configuration: cannot read settings file {}: ",
+        settings_path.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(stderr.contains("directory"), "the system's reason: {stderr}");
+}

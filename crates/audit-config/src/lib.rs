@@ -62,7 +62,8 @@
 //! # Rules of reading
 //!
 //! - The ncp home is `NCP_HOME` when set, else `~/.ncp`.
-//! - An empty (or blank) variable and a JSON `null` count as unset. Variables are trimmed.
+//! - An empty (or blank) variable and a JSON `null` count as unset. Values are trimmed,
+//!   except paths, which are taken as written.
 //! - Booleans are `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, in any case.
 //! - Numbers may be JSON numbers or text. Sizes are in megabytes of 2^20 bytes and may have a
 //!   fraction (`0.5`); a positive size below one byte is refused rather than read as `0`.

@@ -285,11 +285,11 @@ impl EnvVars {
     }
 }
 
-/// The value as text, trimmed; `None` when empty or blank, which counts as unset.
+/// The value as text; `None` when empty or blank, which counts as unset. Not trimmed here:
+/// each reader trims what it reads, except paths.
 fn non_empty_text(name: &str, value: &OsString) -> Result<Option<String>, ConfigError> {
     let text = value.to_str().ok_or_else(|| ConfigError::NotUnicode { var: name.to_owned() })?;
-    let text = text.trim();
-    Ok((!text.is_empty()).then(|| text.to_owned()))
+    Ok((!text.trim().is_empty()).then(|| text.to_owned()))
 }
 
 /// The known variables as figment values keyed by JSON key, warning about the unknown ones.
@@ -948,5 +948,120 @@ mod tests {
         let loaded = home.load(&[]).unwrap();
         assert_eq!(loaded.config(), &config);
         assert!(loaded.warnings().is_empty());
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A value a user might plausibly type, or not.
+        fn arb_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "\\PC{0,12}",
+                "-?[0-9]{1,25}(\\.[0-9]{0,4})?(e-?[0-9]{1,3})?",
+                "(true|off|YES|none|sync|drop|~|~/x|\\.\\./x|[a-z_]{1,10}=[0-9.]{1,5},?)",
+            ]
+        }
+
+        fn arb_json() -> impl Strategy<Value = String> {
+            prop_oneof![
+                arb_text().prop_map(|text| serde_json::Value::from(text).to_string()),
+                any::<i64>().prop_map(|number| number.to_string()),
+                any::<u64>().prop_map(|number| number.to_string()),
+                any::<f64>().prop_map(|number| serde_json::json!(number).to_string()),
+                Just("null".to_owned()),
+                Just("[1, 2]".to_owned()),
+                Just(r#"{"binding_accessed": 0.5, "x": "y"}"#.to_owned()),
+                Just("1e400".to_owned()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Any mix of our variables, stray ones and odd values loads or fails with a
+            /// message; nothing panics, and a stray variable is always warned about.
+            #[test]
+            fn any_environment_loads_or_fails_cleanly(
+                stray in prop::collection::vec(("NCP_AUDIT_[A-Z_]{0,12}", arb_text()), 0..4),
+                known in prop::collection::vec((0..Setting::ALL.len(), arb_text()), 0..6),
+            ) {
+                let known = known
+                    .into_iter()
+                    .map(|(setting_idx, value)| (Setting::ALL[setting_idx].env_var().to_owned(), value));
+                let env: Vec<(String, String)> = stray.iter().cloned().chain(known).collect();
+                let result = ConfigLoader::new()
+                    .home("/h")
+                    .user_home("/u")
+                    .current_dir("/c")
+                    .env(env)
+                    .load();
+                match result {
+                    Ok(loaded) => {
+                        for (var, _) in stray.iter().filter(|(var, _)| Setting::from_env_var(var).is_none()) {
+                            let warned = loaded.warnings().iter().any(|warning| {
+                                matches!(warning, ConfigWarning::UnknownEnvVar { var: seen, .. } if seen == var)
+                            });
+                            prop_assert!(warned, "{var}");
+                        }
+                    }
+                    Err(error) => prop_assert!(error.to_string().contains("NCP_AUDIT_")),
+                }
+            }
+
+            /// Any value under any known key of settings.json loads or fails naming the key.
+            #[test]
+            fn any_settings_value_loads_or_fails_naming_its_key(
+                setting_idx in 0..Setting::ALL.len(),
+                value in arb_json(),
+            ) {
+                let key = Setting::ALL[setting_idx].json_key();
+                let home = Home::new(Some(&format!(r#"{{"audit": {{"{key}": {value}}}}}"#)));
+                if let Err(error) = home.load(&[]) {
+                    let message = error.to_string();
+                    prop_assert!(message.contains(&format!("key audit.{key}")), "{message}");
+                }
+            }
+
+            /// Whatever a config holds, its settings.json form loads back to it.
+            #[test]
+            fn settings_json_round_trips(
+                enabled: bool,
+                dir in "(/[a-z0-9 ._-]{1,8}){1,4}",
+                max_file_size_mb in 0..=(u64::MAX / BYTES_PER_MB),
+                max_files: u32,
+                flags in prop::array::uniform3(any::<bool>()),
+                max_age_days in prop::option::of(1..=u32::MAX),
+                max_total_mb in prop::option::of(1..=(u64::MAX / BYTES_PER_MB)),
+                flush_interval_ms: u64,
+                mode_idx in 0..3_usize,
+                drop: bool,
+                queue_mb in 1..=(u64::MAX / BYTES_PER_MB),
+                sample_rates in prop::collection::btree_map("[a-z_]{1,12}", 0.0..=1.0_f64, 0..4),
+            ) {
+                let [include_code_snippets, redact_sensitive_data, compress_rotated] = flags;
+                let config = AuditConfig {
+                    enabled,
+                    dir: PathBuf::from(dir),
+                    max_file_size_bytes: max_file_size_mb * BYTES_PER_MB,
+                    max_files,
+                    include_code_snippets,
+                    redact_sensitive_data,
+                    compress_rotated,
+                    max_age_days,
+                    max_total_bytes: max_total_mb.map(|megabytes| megabytes * BYTES_PER_MB),
+                    flush_interval_ms,
+                    durability: Durability::ALL[mode_idx],
+                    backpressure: if drop { Backpressure::Drop } else { Backpressure::Block },
+                    queue_budget_bytes: queue_mb * BYTES_PER_MB,
+                    sample_rates,
+                };
+                let settings = serde_json::json!({"audit": config.to_settings_json()});
+                let home = Home::new(Some(&settings.to_string()));
+                let loaded = home.load(&[]).unwrap();
+                prop_assert_eq!(loaded.config(), &config);
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Turning one merged value into a typed setting, with an error naming its origin.
 //!
 //! Values from the environment arrive as text and values from settings.json arrive typed, so
-//! every reader here accepts both: `true` and `"yes"`, `10` and `"10"`. Text is trimmed.
+//! every reader here accepts both: `true` and `"yes"`, `10` and `"10"`. Text is trimmed,
+//! except paths.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -215,8 +216,13 @@ pub(crate) fn path(
 ) -> Result<PathBuf, ConfigError> {
     // A number such as `NCP_AUDIT_DIR=2024` arrives as text from the environment and stays a
     // path; in settings.json a number is a type error, since a path there is always a string.
-    let written = text(value, origin, setting)?;
-    resolve_path(written, origin, base)
+    // Taken as written, untrimmed: a trailing space is a legal part of a file name.
+    match value {
+        Value::String(_, written) if !written.trim().is_empty() => {
+            resolve_path(written, origin, base)
+        }
+        _ => Err(invalid(origin, setting.expected(), value)),
+    }
 }
 
 /// Expands `~` and joins a relative path to `base.relative_to`.

@@ -24,7 +24,10 @@ pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let loaded = match ConfigLoader::from_process().load() {
         Ok(loaded) => loaded,
         Err(error) => {
-            eprintln!("ncp-audit: error: invalid configuration: {error}");
+            // Through anyhow for `{:#}`, which adds the cause, such as the system's reason a
+            // settings file could not be read.
+            let error = anyhow::Error::from(error);
+            eprintln!("ncp-audit: error: invalid configuration: {error:#}");
             return Ok(ExitCode::FAILURE);
         }
     };
