@@ -131,10 +131,12 @@ impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let closest = match self {
             ConfigWarning::UnknownKey { path, key, closest } => {
+                let key = shorten(key);
                 write!(f, "settings file {}: unknown key audit.{key:?} ignored", path.display())?;
                 closest
             }
             ConfigWarning::UnknownEnvVar { var, closest } => {
+                let var = shorten(var);
                 write!(f, "unknown environment variable {var:?} ignored")?;
                 closest
             }
@@ -143,5 +145,14 @@ impl fmt::Display for ConfigWarning {
             Some(closest) => write!(f, "; did you mean {closest}?"),
             None => Ok(()),
         }
+    }
+}
+
+/// A name cut to a length fit for one line of a message.
+fn shorten(name: &str) -> String {
+    const MAX_CHARS: usize = 60;
+    match name.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}...", &name[..cut]),
+        None => name.to_owned(),
     }
 }

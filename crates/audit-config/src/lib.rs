@@ -51,7 +51,7 @@
 //! | `compressRotated` | `NCP_AUDIT_COMPRESS_ROTATED` | `false` | gzip rotated files |
 //! | `maxAgeDays` | `NCP_AUDIT_MAX_AGE_DAYS` | `0` | delete rotated files older; `0`: off |
 //! | `maxTotalSizeMB` | `NCP_AUDIT_MAX_TOTAL_SIZE_MB` | `0` | cap rotated files; `0`: off |
-//! | `flushIntervalMs` | `NCP_AUDIT_FLUSH_INTERVAL_MS` | `100` | flush period; `0`: each batch |
+//! | `flushIntervalMs` | `NCP_AUDIT_FLUSH_INTERVAL_MS` | `100` | flush period; `0`: at once |
 //! | `durability` | `NCP_AUDIT_DURABILITY` | `group-commit` | or `none`, `sync` |
 //! | `backpressure` | `NCP_AUDIT_BACKPRESSURE` | `block` | or `drop` (counted) |
 //! | `queueBudgetMB` | `NCP_AUDIT_QUEUE_BUDGET_MB` | `64` | queue memory; above `0` |

@@ -322,12 +322,14 @@ fn read_settings(
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(cause) => return Err(ConfigError::ReadSettings { path: path.to_owned(), cause }),
     };
+    // Editors on Windows may start the file with a byte order mark, which JSON does not allow.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     // The file belongs to a larger application, which may leave it empty.
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
 
-    let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
+    let document: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
         // The parser's message ends with its own position; ours is given as fields.
         let message = error.to_string();
         let reason = message.rfind(" at line ").map_or(message.as_str(), |cut| &message[..cut]);
@@ -881,6 +883,32 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_settings_file_never_repeats_its_contents() {
+        let settings = "{\"mcpServers\": {\"x\": {\"token\": \"sk-live-SECRET\" \"more\": 1}}}";
+        let message = Home::new(Some(settings)).error(&[]);
+        assert!(message.ends_with("line 1, column 49: expected `,` or `}`"), "{message}");
+        assert!(!message.contains("SECRET"), "{message}");
+        let settings = "{\"mcpServers\": {\"token\": \"sk-live-SECRET\u{1}\"}}";
+        let message = Home::new(Some(settings)).error(&[]);
+        assert!(!message.contains("SECRET"), "{message}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let home = Home::new(Some("\u{feff}{\"audit\": {\"maxFiles\": 1}}"));
+        assert_eq!(home.load(&[]).unwrap().config().max_files, 1);
+    }
+
+    #[test]
+    fn long_unknown_names_are_cut_in_warnings() {
+        let key = "k".repeat(500);
+        let home = Home::new(Some(&format!("{{\"audit\": {{\"{key}\": 1}}}}")));
+        let warning = home.load(&[]).unwrap().warnings()[0].to_string();
+        assert!(warning.len() < 200, "{warning}");
+        assert!(warning.contains(&format!("\"{}...\"", "k".repeat(60))), "{warning}");
+    }
+
+    #[test]
     fn settings_of_the_wrong_shape_are_refused_and_blank_files_are_empty() {
         let home = Home::new(Some("[1, 2]"));
         assert!(home.error(&[]).ends_with("the top level: expected an object, found an array"));
@@ -987,9 +1015,9 @@ mod tests {
                 stray in prop::collection::vec(("NCP_AUDIT_[A-Z_]{0,12}", arb_text()), 0..4),
                 known in prop::collection::vec((0..Setting::ALL.len(), arb_text()), 0..6),
             ) {
-                let known = known
-                    .into_iter()
-                    .map(|(setting_idx, value)| (Setting::ALL[setting_idx].env_var().to_owned(), value));
+                let known = known.into_iter().map(|(setting_idx, value)| {
+                    (Setting::ALL[setting_idx].env_var().to_owned(), value)
+                });
                 let env: Vec<(String, String)> = stray.iter().cloned().chain(known).collect();
                 let result = ConfigLoader::new()
                     .home("/h")
@@ -999,11 +1027,14 @@ mod tests {
                     .load();
                 match result {
                     Ok(loaded) => {
-                        for (var, _) in stray.iter().filter(|(var, _)| Setting::from_env_var(var).is_none()) {
-                            let warned = loaded.warnings().iter().any(|warning| {
-                                matches!(warning, ConfigWarning::UnknownEnvVar { var: seen, .. } if seen == var)
-                            });
-                            prop_assert!(warned, "{var}");
+                        let unknown =
+                            stray.iter().filter(|(var, _)| Setting::from_env_var(var).is_none());
+                        for (var, _) in unknown {
+                            let is_warned = |warning: &ConfigWarning| match warning {
+                                ConfigWarning::UnknownEnvVar { var: seen, .. } => seen == var,
+                                _ => false,
+                            };
+                            prop_assert!(loaded.warnings().iter().any(is_warned), "{var}");
                         }
                     }
                     Err(error) => prop_assert!(error.to_string().contains("NCP_AUDIT_")),

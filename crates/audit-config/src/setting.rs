@@ -169,7 +169,7 @@ impl Setting {
                 "NCP_AUDIT_FLUSH_INTERVAL_MS",
                 "100",
                 "a whole number of milliseconds, 0 or more",
-                "how often the writer flushes what it buffered; 0 flushes every batch at once",
+                "how often the writer flushes what it buffered; 0 flushes as soon as possible",
             ),
             Setting::Durability => (
                 "durability",
