@@ -158,3 +158,21 @@ fn an_unreadable_settings_file_fails_with_the_systems_reason() {
     assert!(stderr.starts_with(&expected), "{stderr}");
     assert!(stderr.contains("directory"), "the system's reason: {stderr}");
 }
+
+#[test]
+fn a_closed_stdout_is_success() {
+    let ncp_home = tempfile::tempdir().unwrap();
+    let mut child = tests::ncp_audit()
+        .args(["config", "--json"])
+        .env_clear()
+        .env("NCP_HOME", ncp_home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing the reader at once, as `| head -0` would, makes the write fail with a broken pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
+}

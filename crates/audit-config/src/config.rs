@@ -234,6 +234,15 @@ mod tests {
     }
 
     #[test]
+    fn default_differs_from_the_documented_defaults_only_in_where_the_home_is() {
+        let config = AuditConfig::default();
+        assert!(config.dir.ends_with("audit"), "{}", config.dir.display());
+        // OK because the directory is always `<ncp home>/audit`.
+        let ncp_home = config.dir.parent().expect("the audit folder has a parent");
+        assert_eq!(config, AuditConfig::defaults_in(ncp_home));
+    }
+
+    #[test]
     fn mode_names_read_back() {
         for &mode in Durability::ALL {
             assert_eq!(Durability::from_name(mode.as_str()), Some(mode));
