@@ -555,7 +555,7 @@ mod tests {
             ConfigLoader::new()
                 .home(self.path())
                 .user_home("/home/user")
-                .current_dir("/work/dir")
+                .current_dir("/cwd")
                 .env(env.iter().copied())
                 .load()
         }
@@ -647,7 +647,7 @@ mod tests {
     #[test]
     fn a_number_in_the_dir_variable_is_a_path() {
         let loaded = Home::new(None).load(&[("NCP_AUDIT_DIR", "2024")]).unwrap();
-        assert_eq!(loaded.config().dir, Path::new("/work/dir/2024"));
+        assert_eq!(loaded.config().dir, Path::new("/cwd/2024"));
     }
 
     #[test]
@@ -671,7 +671,7 @@ mod tests {
         let home = Home::new(Some(r#"{"audit": {"auditDir": "logs/audit"}}"#));
         assert_eq!(home.load(&[]).unwrap().config().dir, home.path().join("logs/audit"));
         let loaded = home.load(&[("NCP_AUDIT_DIR", "rel")]).unwrap();
-        assert_eq!(loaded.config().dir, Path::new("/work/dir/rel"));
+        assert_eq!(loaded.config().dir, Path::new("/cwd/rel"));
         let loaded = home.load(&[("NCP_AUDIT_DIR", "~/audit")]).unwrap();
         assert_eq!(loaded.config().dir, Path::new("/home/user/audit"));
 
