@@ -76,8 +76,11 @@ fn gzip(path: &Path) {
     fs::remove_file(path).unwrap();
 }
 
+/// A finding's kind, its file (none for directory findings) and its line.
+type Located = (FindingKind, Option<String>, Option<u64>);
+
 /// The kinds of findings that mean tampering, in a report.
-fn tamper_kinds(dir: &Path) -> (Verdict, Vec<(FindingKind, Option<String>, Option<u64>)>) {
+fn tamper_kinds(dir: &Path) -> (Verdict, Vec<Located>) {
     let report = verify_dir(dir, |_| {}).unwrap();
     let mut kinds = Vec::new();
     for finding in &report.findings {
@@ -92,7 +95,7 @@ fn tamper_kinds(dir: &Path) -> (Verdict, Vec<(FindingKind, Option<String>, Optio
     (report.verdict(), kinds)
 }
 
-fn has(kinds: &[(FindingKind, Option<String>, Option<u64>)], kind: FindingKind) -> bool {
+fn has(kinds: &[Located], kind: FindingKind) -> bool {
     kinds.iter().any(|(found, _, _)| *found == kind)
 }
 
@@ -313,4 +316,40 @@ proptest! {
             "{:?} expected one of {:?}, found {:?} (first {:?})", tamper, expected, kinds, first
         );
     }
+}
+
+#[test]
+fn verify_command_exit_codes_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 2, 4);
+    let run = |json: bool| {
+        let mut command = tests::ncp_audit();
+        command.arg("verify").arg(dir.path());
+        if json {
+            command.arg("--json");
+        }
+        command.output().unwrap()
+    };
+
+    let output = run(false);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("valid            audit-2026-12-03.000001.jsonl"), "{stdout}");
+    assert!(stdout.contains("intact: 2 files, head seq 8"), "{stdout}");
+
+    let mut lines = read_lines(&paths[0]);
+    lines[1] = lines[1].replace("list_repos", "delete_repo");
+    write_lines(&paths[0], &lines);
+    let output = run(true);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["verdict"], "tampered");
+    assert_eq!(report["files"][0]["status"], "modified");
+    assert_eq!(report["files"][0]["findings"][0]["line"], 2);
+
+    let missing = dir.path().join("nope");
+    let output = tests::ncp_audit().arg("verify").arg(&missing).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("cannot list") && stderr.contains("nope"), "{stderr}");
 }
