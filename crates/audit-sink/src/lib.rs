@@ -2,6 +2,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod chain_state;
 mod naming;
 mod verify;
 

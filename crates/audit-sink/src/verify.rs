@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use audit_core::{ChainLink, LenientEvent, split_chained_line};
 use flate2::read::MultiGzDecoder;
 
+use crate::chain_state::read_head;
 use crate::naming::SegmentName;
 
 /// The head anchor's file name: the newest link, rewritten by the writer after each batch.
@@ -851,14 +852,4 @@ impl RecentLinks {
 
 fn memchr_contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
-}
-
-/// Reads the head anchor, if the directory has a readable one.
-fn read_head(dir: &Path) -> Option<(ChainLink, Option<String>)> {
-    let text = std::fs::read_to_string(dir.join(HEAD_FILE)).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let seq = value.get("seq")?.as_u64()?;
-    let hash = ChainLink::parse_hash(value.get("hash")?.as_str()?.as_bytes())?;
-    let file = value.get("file").and_then(|file| file.as_str()).map(str::to_owned);
-    Some((ChainLink { seq, hash }, file))
 }
