@@ -119,7 +119,7 @@ fn validation_errors_name_the_field_and_the_problem() {
             event.insert("detail".into(), Value::Object(Map::new()));
         },
         "detail: unknown field; expected one of timestamp, type, severity, context, details, \
-         outcome",
+         outcome, chain",
     );
 
     let error = AuditEvent::from_json("[1, 2]").unwrap_err();
@@ -256,4 +256,24 @@ fn check_command_names_bad_lines() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("stdin:2: oops: unknown field"), "{stderr}");
     assert!(stderr.contains("1 valid, 1 invalid"), "{stderr}");
+}
+
+#[test]
+fn chained_lines_read_strictly_and_malformed_chains_are_named() {
+    let event = GOLDEN_LINES.lines().next().unwrap();
+    let mut chained = Vec::new();
+    audit_core::append_chained_line(audit_core::ChainLink::GENESIS, event.as_bytes(), &mut chained);
+    let chained = String::from_utf8(chained).unwrap();
+    let parsed = AuditEvent::from_json(chained.trim_end()).unwrap();
+    assert_eq!(parsed.to_json_line(), event);
+
+    let bad_hash = event.replace(
+        r#""outcome":"success"}"#,
+        r#""outcome":"success","chain":{"seq":1,"hash":"xyz"}}"#,
+    );
+    let error = AuditEvent::from_json(&bad_hash).unwrap_err();
+    assert_eq!(error.to_string(), "chain.hash: expected 64 lowercase hex digits, found a string");
+    let no_seq =
+        event.replace(r#""outcome":"success"}"#, r#""outcome":"success","chain":{"hash":"00"}}"#);
+    assert_eq!(AuditEvent::from_json(&no_seq).unwrap_err().to_string(), "chain.seq: missing");
 }

@@ -2,3 +2,4 @@
 
 mod config;
 mod core_events;
+mod verify;

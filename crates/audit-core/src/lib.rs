@@ -25,12 +25,16 @@
 //! # Ok::<(), audit_core::ValidationError>(())
 //! ```
 //!
+//! Lines on disk also carry a seventh key, `chain`, that links each line to the one before it
+//! (see [`split_chained_line`]); strict reading checks its shape and lenient reading keeps it.
+//!
 //! This crate does no IO: no files, no network, no printing. It reads the system clock (for
 //! [`Timestamp::now`]) and the system's random source (for [`SessionId`]), nothing else.
 
 #![warn(missing_docs, unreachable_pub)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod chain;
 mod event;
 mod kinds;
 mod lenient;
@@ -38,12 +42,13 @@ mod session;
 mod timestamp;
 mod validate;
 
+pub use chain::{ChainLink, ChainedLine, append_chained_line, link_hash, split_chained_line};
 pub use event::{AuditEvent, Details, EventContext};
 pub use kinds::{EventType, Outcome, Severity, UnknownWord};
 pub use lenient::{LenientError, LenientEvent};
 pub use session::{RandomError, SessionId};
 pub use timestamp::{Timestamp, TimestampError};
-pub use validate::{Problem, TOP_LEVEL_KEYS, ValidationError, json_kind};
+pub use validate::{CHAIN_KEY, Problem, TOP_LEVEL_KEYS, ValidationError, json_kind};
 
 /// Re-exported so that callers build details with the same `serde_json` this crate uses.
 pub use serde_json;

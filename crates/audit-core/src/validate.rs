@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::{AuditEvent, Details, EventContext, Timestamp, TimestampError, UnknownWord};
+use crate::{AuditEvent, ChainLink, Details, EventContext, Timestamp, TimestampError, UnknownWord};
 
 /// The six top-level keys, in the order they are written.
 pub const TOP_LEVEL_KEYS: [&str; 6] =
@@ -84,6 +84,34 @@ pub fn json_kind(value: &Value) -> &'static str {
 
 fn wrong_type(field: impl Into<String>, expected: &'static str, found: &Value) -> ValidationError {
     ValidationError::new(field, Problem::WrongType { expected, found: json_kind(found) })
+}
+
+/// The optional seventh key the writer appends: the line's link in the integrity chain.
+pub const CHAIN_KEY: &str = "chain";
+
+/// A `chain` field must be `{"seq": <integer>, "hash": "<64 hex digits>"}`. It describes the
+/// line, not the event, so a parsed event does not keep it.
+fn check_chain(chain: &Value) -> Result<(), ValidationError> {
+    let Value::Object(fields) = chain else {
+        return Err(wrong_type(CHAIN_KEY, "an object", chain));
+    };
+    if let Some(unknown) = fields.keys().find(|key| !["seq", "hash"].contains(&key.as_str())) {
+        let expected = "seq, hash".to_owned();
+        return Err(ValidationError::new(
+            format!("chain.{unknown}"),
+            Problem::UnknownField { expected },
+        ));
+    }
+    match fields.get("seq") {
+        None => return Err(ValidationError::new("chain.seq", Problem::Missing)),
+        Some(Value::Number(number)) if number.is_u64() => {}
+        Some(other) => return Err(wrong_type("chain.seq", "a non-negative integer", other)),
+    }
+    match fields.get("hash") {
+        None => Err(ValidationError::new("chain.hash", Problem::Missing)),
+        Some(Value::String(hex)) if ChainLink::parse_hash(hex.as_bytes()).is_some() => Ok(()),
+        Some(other) => Err(wrong_type("chain.hash", "64 lowercase hex digits", other)),
+    }
 }
 
 /// The details fields the design gives a meaning to, and what each must hold. Other details
@@ -193,7 +221,7 @@ impl AuditEvent {
     /// # Errors
     ///
     /// A [`ValidationError`] naming the field at fault: text that is not JSON, a value that is
-    /// not an object, a missing or unknown top-level key, an unknown type, severity or
+    /// not an object, a missing or unknown top-level key, a malformed `chain` field, an unknown type, severity or
     /// outcome, a malformed timestamp, context or details that are not objects, or a field of
     /// the wrong JSON kind.
     pub fn from_json(text: &str) -> Result<AuditEvent, ValidationError> {
@@ -212,8 +240,9 @@ impl AuditEvent {
             Value::Object(object) => object,
             other => return Err(wrong_type("event", "an object", &other)),
         };
-        if let Some(unknown) = object.keys().find(|key| !TOP_LEVEL_KEYS.contains(&key.as_str())) {
-            let expected = TOP_LEVEL_KEYS.join(", ");
+        let is_known = |key: &str| TOP_LEVEL_KEYS.contains(&key) || key == CHAIN_KEY;
+        if let Some(unknown) = object.keys().find(|key| !is_known(key)) {
+            let expected = format!("{}, {CHAIN_KEY}", TOP_LEVEL_KEYS.join(", "));
             return Err(ValidationError::new(unknown.clone(), Problem::UnknownField { expected }));
         }
 
@@ -237,6 +266,9 @@ impl AuditEvent {
             Some(other) => return Err(wrong_type("details", "an object", &other)),
         };
         check_details(&details)?;
+        if let Some(chain) = object.get(CHAIN_KEY) {
+            check_chain(chain)?;
+        }
 
         Ok(AuditEvent { timestamp, event_type, severity, context, details, outcome })
     }

@@ -1,0 +1,211 @@
+//! The integrity chain: what makes the audit files tamper-evident.
+//!
+//! Every line the writer puts on disk ends with a `chain` field holding a sequence number and
+//! a SHA-256 hash:
+//!
+//! ```text
+//! {"timestamp":"…","type":"…","severity":"…","context":{…},"details":{…},"outcome":"…","chain":{"seq":42,"hash":"9f…"}}
+//! ```
+//!
+//! The hash of line `n` covers the hash of line `n - 1`, the sequence number `n`, and the exact
+//! bytes of line `n` before `,"chain":` (the event's six fields as written). Changing,
+//! removing, inserting or reordering any line therefore breaks the chain at that spot, and
+//! the sequence numbers tell which of those it was. The chain runs across files: the first
+//! line of a new file links to the last line of the file before it.
+//!
+//! The six design fields stay first and unchanged, so `grep` and `jq` recipes work as before;
+//! `jq 'del(.chain)'` gives back the plain event.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// The bytes between an event's fields and its chain data.
+const MARKER: &[u8] = b",\"chain\":{\"seq\":";
+const HASH_KEY: &[u8] = b",\"hash\":\"";
+const TAIL: &[u8] = b"\"}}";
+
+/// One link of the chain: a sequence number and the hash that ends at it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainLink {
+    /// The sequence number, from 1 for the first line ever written in a directory; 0 is the
+    /// genesis link that precedes it.
+    pub seq: u64,
+    /// SHA-256 over the previous link's hash, `seq` and the line's event bytes.
+    pub hash: [u8; 32],
+}
+
+impl ChainLink {
+    /// The link before the first line: sequence 0, an all-zero hash.
+    pub const GENESIS: ChainLink = ChainLink { seq: 0, hash: [0; 32] };
+
+    /// The link that follows `self` for a line whose event bytes (everything before
+    /// `,"chain":`) are `event_prefix`.
+    pub fn next(&self, event_prefix: &[u8]) -> ChainLink {
+        let seq = self.seq + 1;
+        ChainLink { seq, hash: link_hash(&self.hash, seq, event_prefix) }
+    }
+
+    /// The hash as 64 lowercase hex digits.
+    pub fn hash_hex(&self) -> String {
+        let mut text = String::with_capacity(64);
+        push_hex(&self.hash, &mut text);
+        text
+    }
+
+    /// Parses 64 hex digits back into a hash.
+    pub fn parse_hash(hex: &[u8]) -> Option<[u8; 32]> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut hash = [0u8; 32];
+        for (byte, pair) in hash.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        }
+        Some(hash)
+    }
+}
+
+impl fmt::Debug for ChainLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChainLink({}, {})", self.seq, self.hash_hex())
+    }
+}
+
+/// SHA-256 of `prev_hash`, `seq` as eight big-endian bytes, and `event_prefix`.
+pub fn link_hash(prev_hash: &[u8; 32], seq: u64, event_prefix: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash);
+    hasher.update(seq.to_be_bytes());
+    hasher.update(event_prefix);
+    hasher.finalize().into()
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn push_hex(bytes: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+}
+
+/// Appends `event_json` (one compact JSON object, no newline) to `out` as a chained line,
+/// newline included, and returns the new head of the chain.
+///
+/// # Panics
+///
+/// If `event_json` does not end with `}`; every serialized event does.
+pub fn append_chained_line(head: ChainLink, event_json: &[u8], out: &mut Vec<u8>) -> ChainLink {
+    let (&closing, event_prefix) =
+        event_json.split_last().expect("a serialized event is never empty");
+    assert_eq!(closing, b'}', "a serialized event ends with a closing brace");
+    let link = head.next(event_prefix);
+
+    out.extend_from_slice(event_prefix);
+    out.extend_from_slice(MARKER);
+    out.extend_from_slice(link.seq.to_string().as_bytes());
+    out.extend_from_slice(HASH_KEY);
+    let mut hex = String::with_capacity(64);
+    push_hex(&link.hash, &mut hex);
+    out.extend_from_slice(hex.as_bytes());
+    out.extend_from_slice(TAIL);
+    out.push(b'\n');
+    link
+}
+
+/// A line split into its event bytes and its chain data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainedLine<'a> {
+    /// The bytes the hash covers: the line up to `,"chain":`.
+    pub event_prefix: &'a [u8],
+    /// The sequence number written on the line.
+    pub seq: u64,
+    /// The hash written on the line.
+    pub hash: [u8; 32],
+}
+
+impl ChainedLine<'_> {
+    /// Whether the written hash is the one that follows `prev_hash`.
+    pub fn follows(&self, prev_hash: &[u8; 32]) -> bool {
+        link_hash(prev_hash, self.seq, self.event_prefix) == self.hash
+    }
+
+    /// The link this line claims.
+    pub fn link(&self) -> ChainLink {
+        ChainLink { seq: self.seq, hash: self.hash }
+    }
+}
+
+/// Splits a line (without its newline) into event bytes and chain data, or `None` when the
+/// line carries no well-formed chain field at its end.
+pub fn split_chained_line(line: &[u8]) -> Option<ChainedLine<'_>> {
+    // Fixed layout from the end: `,"hash":"<64 hex>"}}` is 75 bytes.
+    let rest = line.strip_suffix(TAIL)?;
+    let hex_start = rest.len().checked_sub(64)?;
+    let hash = ChainLink::parse_hash(&rest[hex_start..])?;
+    let rest = rest[..hex_start].strip_suffix(HASH_KEY)?;
+    let digits_len = rest.iter().rev().take_while(|byte| byte.is_ascii_digit()).count();
+    if digits_len == 0 || digits_len > 20 {
+        return None;
+    }
+    let (rest, digits) = rest.split_at(rest.len() - digits_len);
+    // OK because `digits` is ASCII digits only.
+    let seq: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    let event_prefix = rest.strip_suffix(MARKER)?;
+    Some(ChainedLine { event_prefix, seq, hash })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &[u8] = br#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"binding_accessed","severity":"info","context":{},"details":{},"outcome":"success"}"#;
+
+    #[test]
+    fn lines_split_back_into_what_was_chained() {
+        let mut out = Vec::new();
+        let first = append_chained_line(ChainLink::GENESIS, EVENT, &mut out);
+        let second = append_chained_line(first, EVENT, &mut out);
+        assert_eq!((first.seq, second.seq), (1, 2));
+        assert_ne!(first.hash, second.hash);
+
+        let text = String::from_utf8(out.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1]
+                .ends_with(&format!(r#","chain":{{"seq":2,"hash":"{}"}}}}"#, second.hash_hex()))
+        );
+        let value: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(value["chain"]["seq"], 1);
+
+        let split = split_chained_line(lines[1].as_bytes()).unwrap();
+        assert_eq!(split.link(), second);
+        assert_eq!(split.event_prefix, &EVENT[..EVENT.len() - 1]);
+        assert!(split.follows(&first.hash));
+        assert!(!split.follows(&ChainLink::GENESIS.hash));
+    }
+
+    #[test]
+    fn lines_without_a_chain_are_not_split() {
+        assert_eq!(split_chained_line(EVENT), None);
+        assert_eq!(split_chained_line(b""), None);
+        let forged = br#"{"a":1,"chain":{"seq":,"hash":"00"}}"#;
+        assert_eq!(split_chained_line(forged), None);
+        let upper = format!(r#"{{"a":1,"chain":{{"seq":1,"hash":"{}"}}}}"#, "A".repeat(64));
+        assert_eq!(split_chained_line(upper.as_bytes()), None);
+    }
+
+    #[test]
+    fn hashes_round_trip_through_hex() {
+        let link = ChainLink::GENESIS.next(b"x");
+        assert_eq!(ChainLink::parse_hash(link.hash_hex().as_bytes()), Some(link.hash));
+    }
+}

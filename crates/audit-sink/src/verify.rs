@@ -1,0 +1,855 @@
+//! Checking the integrity chain of an audit directory.
+//!
+//! [`verify_dir`] reads every file of a directory in time order, compressed ones included,
+//! recomputes the chain line by line, and reports per file what it found: intact, or which
+//! lines were modified, deleted, inserted, reordered or duplicated, a truncated tail, a missing
+//! file, files swapped, and files written by another system. Memory stays flat: only a window
+//! of recent links is kept, never a whole file.
+//!
+//! How each kind of tampering shows:
+//! - a changed line no longer hashes to its written hash (or its seq number was edited);
+//! - deleted lines leave a gap in the sequence numbers that nothing fills;
+//! - a reordered line fills a gap left earlier, and still links to its true predecessor;
+//! - a duplicated line repeats a link already seen;
+//! - an inserted line carries no chain data, or claims a sequence number already taken;
+//! - a truncated tail or a removed file leaves a gap at a file boundary, named by the
+//!   checkpoint the writer puts at the start of each new file, or by the head anchor
+//!   (`.audit-head`) for the newest file;
+//! - swapped files have sequence ranges out of name order;
+//! - files that retention deleted are named, with their sequence ranges, in
+//!   `audit_files_pruned` records, so their gap is reported as pruning, not tampering.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use audit_core::{ChainLink, LenientEvent, split_chained_line};
+use flate2::read::MultiGzDecoder;
+
+use crate::chain_state::read_head;
+use crate::naming::SegmentName;
+
+/// The head anchor's file name: the newest link, rewritten by the writer after each batch.
+pub const HEAD_FILE: &str = ".audit-head";
+
+/// How many recent links are kept to check reordering and duplicates. A line moved further
+/// than this from its place is reported as inserted rather than reordered.
+const WINDOW: u64 = 1 << 16;
+
+/// At most this many findings are kept per file; the rest are only counted.
+const MAX_FINDINGS_PER_FILE: usize = 100;
+
+/// The overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Every chained line checks out, and nothing is missing.
+    Intact,
+    /// Something was changed, removed, added or moved.
+    Tampered,
+    /// The check could not be completed: a file could not be read, or nothing was chained.
+    Unverifiable,
+}
+
+/// What was found, from harmless to tampering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingKind {
+    /// Files deleted by retention, as recorded in the log. Not tampering.
+    Pruned,
+    /// A file written by another system (no chain data). Not tampering; not checked.
+    ForeignFile,
+    /// The last line of the newest file lacks its end: a writer stopped mid-write. Not
+    /// tampering by itself.
+    TornLine,
+    /// A line's content or chain data was changed.
+    Modified,
+    /// Lines were removed from inside a file.
+    Deleted,
+    /// A line that the writer never wrote was added.
+    Inserted,
+    /// A line was moved.
+    Reordered,
+    /// A line was copied.
+    Duplicated,
+    /// A file lost lines at its end.
+    TailTruncated,
+    /// A whole file is gone.
+    FileMissing,
+    /// Files hold each other's content (their names are out of sequence order).
+    FilesSwapped,
+    /// A file could not be read (IO error, corrupt gzip).
+    Unreadable,
+}
+
+impl FindingKind {
+    /// The name used in reports: lowercase with dashes, such as `tail-truncated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Pruned => "pruned",
+            FindingKind::ForeignFile => "foreign-file",
+            FindingKind::TornLine => "torn-line",
+            FindingKind::Modified => "modified",
+            FindingKind::Deleted => "deleted",
+            FindingKind::Inserted => "inserted",
+            FindingKind::Reordered => "reordered",
+            FindingKind::Duplicated => "duplicated",
+            FindingKind::TailTruncated => "tail-truncated",
+            FindingKind::FileMissing => "file-missing",
+            FindingKind::FilesSwapped => "files-swapped",
+            FindingKind::Unreadable => "unreadable",
+        }
+    }
+
+    /// Whether this finding means the log was tampered with.
+    pub fn is_tampering(self) -> bool {
+        !matches!(
+            self,
+            FindingKind::Pruned
+                | FindingKind::ForeignFile
+                | FindingKind::TornLine
+                | FindingKind::Unreadable
+        )
+    }
+}
+
+/// One thing found, with where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What it is.
+    pub kind: FindingKind,
+    /// The 1-based line in the file, where one line is at fault.
+    pub line: Option<u64>,
+    /// A sentence for people: sequence numbers, counts, other file names.
+    pub detail: String,
+}
+
+/// What was found in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// The file's name in the directory. For a missing file, the name it had.
+    pub name: String,
+    /// Lines read.
+    pub lines: u64,
+    /// Bytes read (uncompressed).
+    pub bytes: u64,
+    /// The first and last sequence numbers seen, if any line was chained.
+    pub seq_range: Option<(u64, u64)>,
+    /// The findings, at most a hundred; `n_findings` counts them all.
+    pub findings: Vec<Finding>,
+    /// How many findings there were in all.
+    pub n_findings: u64,
+}
+
+impl FileReport {
+    fn new(name: String) -> FileReport {
+        FileReport {
+            name,
+            lines: 0,
+            bytes: 0,
+            seq_range: None,
+            findings: Vec::new(),
+            n_findings: 0,
+        }
+    }
+
+    fn add(&mut self, kind: FindingKind, line: Option<u64>, detail: String) {
+        self.n_findings += 1;
+        if self.findings.len() < MAX_FINDINGS_PER_FILE {
+            self.findings.push(Finding { kind, line, detail });
+        }
+    }
+
+    /// `valid` when nothing was found, else the most serious finding's name.
+    pub fn status(&self) -> &'static str {
+        match self.findings.iter().map(|finding| finding.kind).max() {
+            None => "valid",
+            Some(kind) => kind.as_str(),
+        }
+    }
+}
+
+/// The result of [`verify_dir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Per file, in time order; missing files appear where they belonged.
+    pub files: Vec<FileReport>,
+    /// Findings about the directory as a whole (head anchor, files swapped).
+    pub findings: Vec<Finding>,
+    /// The newest link seen.
+    pub head: Option<ChainLink>,
+}
+
+impl VerifyReport {
+    /// Intact, tampered, or could not be checked.
+    pub fn verdict(&self) -> Verdict {
+        let all = self.findings.iter().chain(self.files.iter().flat_map(|file| &file.findings));
+        let mut verdict = if self.head.is_some() { Verdict::Intact } else { Verdict::Unverifiable };
+        for finding in all {
+            if finding.kind.is_tampering() {
+                return Verdict::Tampered;
+            }
+            if finding.kind == FindingKind::Unreadable {
+                verdict = Verdict::Unverifiable;
+            }
+        }
+        verdict
+    }
+
+    /// Every finding of one kind, with its file name (`None` for directory findings).
+    pub fn findings_of(&self, kind: FindingKind) -> Vec<(Option<&str>, &Finding)> {
+        let dir = self.findings.iter().map(|finding| (None, finding));
+        let files = self
+            .files
+            .iter()
+            .flat_map(|file| file.findings.iter().map(move |f| (Some(file.name.as_str()), f)));
+        dir.chain(files).filter(|(_, finding)| finding.kind == kind).collect()
+    }
+}
+
+/// Why a directory could not be verified at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot list {}: {source}", dir.display())]
+pub struct VerifyError {
+    dir: PathBuf,
+    source: io::Error,
+}
+
+/// A file of the directory, named by this system or by another.
+struct Candidate {
+    name: String,
+    path: PathBuf,
+    segment: Option<SegmentName>,
+}
+
+/// Verifies every audit file of `dir`.
+///
+/// `progress` is called after each file with the bytes read so far, so a caller can show
+/// progress on long runs.
+///
+/// # Errors
+///
+/// [`VerifyError`] when the directory cannot be listed. Unreadable files are findings, not
+/// errors.
+pub fn verify_dir(dir: &Path, mut progress: impl FnMut(u64)) -> Result<VerifyReport, VerifyError> {
+    let wrap = |source| VerifyError { dir: dir.to_owned(), source };
+    let mut candidates = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(wrap)? {
+        let entry = entry.map_err(wrap)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_log =
+            name.starts_with("audit-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.gz"));
+        if is_log {
+            let segment = SegmentName::parse(&name);
+            candidates.push(Candidate { path: entry.path(), name, segment });
+        }
+    }
+    // Ours in time order; foreign names after them by name. A day file and its compressed
+    // form never both stay for long, but if they do both are read.
+    candidates.sort_by(|a, b| match (&a.segment, &b.segment) {
+        (Some(x), Some(y)) => x.cmp_time(y).then(x.compressed.cmp(&y.compressed)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.name.cmp(&b.name),
+    });
+
+    let mut verifier = Verifier::default();
+    let mut report = VerifyReport { files: Vec::new(), findings: Vec::new(), head: None };
+    let mut scans = Vec::new();
+    let mut bytes_read = 0;
+    for candidate in &candidates {
+        let scan = scan_file(candidate);
+        bytes_read += scan.report.bytes;
+        progress(bytes_read);
+        scans.push(scan);
+    }
+
+    order_by_sequence(&mut scans, &mut report.findings);
+    for scan in scans {
+        verifier.check_file(scan, &mut report);
+    }
+    verifier.finish(dir, &mut report);
+    Ok(report)
+}
+
+/// One line as read: its number, whether it ended with a newline, its bytes.
+struct RawLine<'a> {
+    number: u64,
+    complete: bool,
+    bytes: &'a [u8],
+}
+
+/// A file read into memory-light form: its report so far and a way to replay its lines.
+struct Scan {
+    report: FileReport,
+    path: PathBuf,
+    compressed: bool,
+    first_seq: Option<u64>,
+    chained: bool,
+}
+
+fn open_reader(path: &Path, compressed: bool) -> io::Result<Box<dyn Read>> {
+    let file = File::open(path)?;
+    Ok(if compressed {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Calls `each` with every line of the file, until it returns false; returns the bytes read
+/// or the read error.
+///
+/// Lines are handed out in place from a large read buffer; only a line that straddles two
+/// reads is moved, so the cost per line is finding its newline.
+fn for_each_line(
+    path: &Path,
+    compressed: bool,
+    mut each: impl FnMut(RawLine<'_>) -> bool,
+) -> io::Result<u64> {
+    const CHUNK: usize = 1 << 20;
+    let mut reader = open_reader(path, compressed)?;
+    let mut buffer = vec![0u8; CHUNK];
+    // `buffer[..filled]` holds data; `buffer[..start]` was already handed out.
+    let (mut start, mut filled) = (0, 0);
+    let mut total = 0;
+    let mut number = 0;
+    loop {
+        if start > 0 {
+            buffer.copy_within(start..filled, 0);
+            filled -= start;
+            start = 0;
+        }
+        if filled == buffer.len() {
+            // One line longer than the buffer: make room rather than split it.
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let n_read = match reader.read(&mut buffer[filled..]) {
+            Ok(n_read) => n_read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        total += n_read as u64;
+        filled += n_read;
+        if n_read == 0 {
+            if filled > 0 {
+                number += 1;
+                each(RawLine { number, complete: false, bytes: &buffer[..filled] });
+            }
+            return Ok(total);
+        }
+        for end in memchr::memchr_iter(b'\n', &buffer[filled - n_read..filled]) {
+            let end = filled - n_read + end;
+            number += 1;
+            if !each(RawLine { number, complete: true, bytes: &buffer[start..end] }) {
+                return Ok(total);
+            }
+            start = end + 1;
+        }
+    }
+}
+
+/// First pass over a file: is it chained, and where does its sequence start? Reads only up
+/// to the first chained line.
+fn scan_file(candidate: &Candidate) -> Scan {
+    let compressed = candidate.name.ends_with(".gz");
+    let mut report = FileReport::new(candidate.name.clone());
+    let mut first_seq = None;
+    let mut n_lines = 0;
+    let result = for_each_line(&candidate.path, compressed, |line| {
+        n_lines += 1;
+        if let Some(chained) = split_chained_line(line.bytes) {
+            first_seq = Some(chained.seq);
+            return false;
+        }
+        // A file whose first lines carry no chain is foreign; look no further than a few.
+        n_lines < 16
+    });
+    if let Err(error) = result {
+        report.add(FindingKind::Unreadable, None, format!("cannot read: {error}"));
+    }
+    let chained = first_seq.is_some();
+    Scan { report, path: candidate.path.clone(), compressed, first_seq, chained }
+}
+
+/// Puts chained files in sequence order and reports any pair whose names disagree.
+fn order_by_sequence(scans: &mut [Scan], findings: &mut Vec<Finding>) {
+    let by_name: Vec<(String, u64)> =
+        scans.iter().filter_map(|scan| Some((scan.report.name.clone(), scan.first_seq?))).collect();
+    for pair in by_name.windows(2) {
+        if pair[1].1 < pair[0].1 {
+            findings.push(Finding {
+                kind: FindingKind::FilesSwapped,
+                line: None,
+                detail: format!(
+                    "{} starts at seq {} but comes after {}, which starts at seq {}",
+                    pair[1].0, pair[1].1, pair[0].0, pair[0].1
+                ),
+            });
+        }
+    }
+    // Stable: foreign and unreadable files keep their place relative to each other.
+    scans.sort_by_key(|scan| scan.first_seq.unwrap_or(u64::MAX));
+}
+
+/// A gap in the sequence: numbers `from..=to` not seen where they should have been.
+#[derive(Debug, Clone)]
+struct Gap {
+    from: u64,
+    to: u64,
+    /// Index of the file report and the line just after the gap.
+    file_idx: usize,
+    line: u64,
+    at_file_start: bool,
+    /// Whether the line after the gap is a checkpoint, as every file the writer starts
+    /// opens with one.
+    opens_with_checkpoint: bool,
+}
+
+/// What checkpoint records say about a finished file.
+#[derive(Debug, Clone)]
+struct CheckpointClaim {
+    file: String,
+    last_seq: u64,
+}
+
+#[derive(Default)]
+struct Verifier {
+    /// Recent links by sequence number, for link checks, reorders and duplicates.
+    recent: RecentLinks,
+    max_seq: u64,
+    gaps: Vec<Gap>,
+    /// Sequence ranges retention deleted, from `audit_files_pruned` records.
+    pruned: Vec<(String, u64, u64)>,
+    /// Per file that a checkpoint names: its last sequence number.
+    claims: Vec<CheckpointClaim>,
+    /// Last sequence number seen per file name.
+    last_seq_of: BTreeMap<String, u64>,
+    seen_any: bool,
+    /// For the last line whose content failed its hash: its number, the hash its content
+    /// does produce, and where its finding sits in the current file, so the next line can tell
+    /// an edited hash from an edited content, and a forged line from a modified one.
+    suspect: Option<Suspect>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Suspect {
+    seq: u64,
+    recomputed: [u8; 32],
+    prev_hash: [u8; 32],
+    finding_idx: usize,
+}
+
+impl Verifier {
+    fn remember(&mut self, link: ChainLink) {
+        self.recent.insert(link.seq, link.hash);
+        if link.seq > self.max_seq {
+            self.max_seq = link.seq;
+        }
+    }
+
+    fn predecessor(&self, seq: u64) -> Option<[u8; 32]> {
+        if seq == 1 {
+            return Some(ChainLink::GENESIS.hash);
+        }
+        self.recent.get(&(seq - 1)).copied()
+    }
+
+    fn take_from_gap(&mut self, seq: u64) -> bool {
+        let Some(idx) = self.gaps.iter().position(|gap| (gap.from..=gap.to).contains(&seq)) else {
+            return false;
+        };
+        let gap = self.gaps.remove(idx);
+        if gap.from < seq {
+            self.gaps.push(Gap { to: seq - 1, ..gap.clone() });
+        }
+        if seq < gap.to {
+            self.gaps.push(Gap { from: seq + 1, ..gap });
+        }
+        true
+    }
+
+    fn check_file(&mut self, mut scan: Scan, report: &mut VerifyReport) {
+        let file_idx = report.files.len();
+        if !scan.chained {
+            if scan.report.findings.is_empty() {
+                scan.report.add(
+                    FindingKind::ForeignFile,
+                    None,
+                    "no chain data: written by another system, such as the original \
+                     implementation; not checked"
+                        .to_owned(),
+                );
+            }
+            report.files.push(scan.report);
+            return;
+        }
+
+        let mut file = scan.report;
+        let mut first_chained = true;
+        let mut first_last: Option<(u64, u64)> = None;
+        let mut torn: Option<u64> = None;
+
+        let result = for_each_line(&scan.path, scan.compressed, |line| {
+            file.lines += 1;
+            file.bytes += line.bytes.len() as u64 + u64::from(line.complete);
+            if let Some(number) = torn.take() {
+                // An incomplete line followed by more data: it was not the end of the file.
+                file.add(FindingKind::Modified, Some(number), "line has no end".into());
+            }
+            let Some(chained) = split_chained_line(line.bytes) else {
+                self.check_unchained(&mut file, &line, &mut torn);
+                return true;
+            };
+            self.check_line(&mut file, file_idx, line.number, chained, first_chained);
+            first_chained = false;
+            self.seen_any = true;
+            let seq = chained.seq;
+            first_last = Some(match first_last {
+                None => (seq, seq),
+                Some((first, last)) => (first, last.max(seq)),
+            });
+            self.note_records(line.bytes);
+            true
+        });
+        if let Err(error) = result {
+            file.add(FindingKind::Unreadable, None, format!("read stopped: {error}"));
+        }
+        if let Some(number) = torn {
+            file.add(FindingKind::TornLine, Some(number), "last line has no end".into());
+        }
+        file.seq_range = first_last;
+        if let Some((_, last)) = first_last {
+            self.last_seq_of.insert(plain_name(&file.name).to_owned(), last);
+        }
+        report.files.push(file);
+    }
+
+    /// A line that carries no well-formed chain field. If it still shows traces of one, it is
+    /// a chained line whose chain data was damaged, and it takes the next number; otherwise it
+    /// was added. An incomplete last line is a torn write, decided at the end of the file.
+    fn check_unchained(&mut self, file: &mut FileReport, line: &RawLine, torn: &mut Option<u64>) {
+        if !line.complete {
+            *torn = Some(line.number);
+            return;
+        }
+        let damaged = memchr_contains(line.bytes, b"\"chain\"")
+            || memchr_contains(line.bytes, b",\"hash\":\"");
+        if damaged {
+            file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
+            self.max_seq += 1;
+        } else {
+            file.add(
+                FindingKind::Inserted,
+                Some(line.number),
+                "line without chain data inside a chained file".into(),
+            );
+        }
+    }
+
+    fn check_line(
+        &mut self,
+        file: &mut FileReport,
+        file_idx: usize,
+        line_no: u64,
+        chained: audit_core::ChainedLine<'_>,
+        first_in_file: bool,
+    ) {
+        let seq = chained.seq;
+        let expected = self.max_seq + 1;
+        let predecessor = self.predecessor(seq);
+
+        let suspect = self.suspect.take();
+        if seq == expected {
+            let follows_suspect = suspect.is_some_and(|suspect| {
+                suspect.seq + 1 == seq && chained.follows(&suspect.recomputed)
+            });
+            if let Some(prev_hash) = predecessor
+                && !chained.follows(&prev_hash)
+                && !follows_suspect
+            {
+                self.suspect = Some(Suspect {
+                    seq,
+                    recomputed: audit_core::link_hash(&prev_hash, seq, chained.event_prefix),
+                    prev_hash,
+                    finding_idx: file.findings.len(),
+                });
+                file.add(
+                    FindingKind::Modified,
+                    Some(line_no),
+                    format!("seq {seq}: content does not match its hash"),
+                );
+            }
+            self.remember(chained.link());
+            return;
+        }
+
+        // The line before claimed this number and failed; if this one links properly to the
+        // line before that, the earlier one was forged and inserted, not modified.
+        if let Some(suspect) = suspect
+            && suspect.seq == seq
+            && chained.follows(&suspect.prev_hash)
+            && let Some(finding) = file.findings.get_mut(suspect.finding_idx)
+        {
+            finding.kind = FindingKind::Inserted;
+            finding.detail = format!("forged line claiming seq {seq}");
+            self.remember(chained.link());
+            return;
+        }
+
+        // A line in the right place whose written number was edited still hashes right under
+        // the number it should have.
+        if self.seen_any
+            && let Some(prev_hash) = self.predecessor(expected)
+            && audit_core::link_hash(&prev_hash, expected, chained.event_prefix) == chained.hash
+        {
+            file.add(
+                FindingKind::Modified,
+                Some(line_no),
+                format!("seq {expected}: sequence number changed to {seq}"),
+            );
+            self.remember(ChainLink { seq: expected, hash: chained.hash });
+            return;
+        }
+
+        if seq > expected {
+            self.gaps.push(Gap {
+                from: expected,
+                to: seq - 1,
+                file_idx,
+                line: line_no,
+                at_file_start: first_in_file,
+                opens_with_checkpoint: is_checkpoint(chained.event_prefix),
+            });
+            self.remember(chained.link());
+            return;
+        }
+
+        // seq < expected: a number already passed.
+        if self.recent.get(&seq) == Some(&chained.hash) {
+            file.add(FindingKind::Duplicated, Some(line_no), format!("seq {seq} appears again"));
+        } else if self.take_from_gap(seq) {
+            let detail = match predecessor {
+                Some(prev_hash) if !chained.follows(&prev_hash) => {
+                    format!("seq {seq} is out of place and its content does not match its hash")
+                }
+                _ => format!("seq {seq} is out of place"),
+            };
+            file.add(FindingKind::Reordered, Some(line_no), detail);
+            self.recent.insert(seq, chained.hash);
+        } else {
+            file.add(
+                FindingKind::Inserted,
+                Some(line_no),
+                format!("claims seq {seq}, which is already taken by another line"),
+            );
+        }
+    }
+
+    /// Reads checkpoint and pruning records for what they say about other files.
+    fn note_records(&mut self, line: &[u8]) {
+        // Only the audit system's own records matter here; they all share this prefix.
+        let is_record = memchr_contains(line, b"\"type\":\"audit_");
+        if !is_record {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(line) else { return };
+        let Ok(event) = LenientEvent::parse(text) else { return };
+        let Some(details) = event.details() else { return };
+        match event.type_name() {
+            Some("audit_checkpoint") => {
+                let previous = details.get("previous");
+                let file = previous.and_then(|p| p.get("file")).and_then(|v| v.as_str());
+                let last = previous.and_then(|p| p.get("lastSeq")).and_then(|v| v.as_u64());
+                if let (Some(file), Some(last_seq)) = (file, last) {
+                    self.claims.push(CheckpointClaim { file: file.to_owned(), last_seq });
+                }
+            }
+            Some("audit_files_pruned") => {
+                let files = details.get("files").and_then(|v| v.as_array());
+                for entry in files.into_iter().flatten() {
+                    let name = entry.get("file").and_then(|v| v.as_str());
+                    let first = entry.get("firstSeq").and_then(|v| v.as_u64());
+                    let last = entry.get("lastSeq").and_then(|v| v.as_u64());
+                    if let (Some(name), Some(first), Some(last)) = (name, first, last) {
+                        self.pruned.push((name.to_owned(), first, last));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Classifies the gaps nothing filled, and checks the head anchor.
+    fn finish(mut self, dir: &Path, report: &mut VerifyReport) {
+        if let Some((head_link, head_file)) = read_head(dir) {
+            if head_link.seq > self.max_seq {
+                // The newest lines are gone: the head names the file that held them.
+                if let Some(file) = head_file {
+                    self.claims.push(CheckpointClaim { file, last_seq: head_link.seq });
+                }
+                self.gaps.push(Gap {
+                    from: self.max_seq + 1,
+                    to: head_link.seq,
+                    file_idx: report.files.len(),
+                    line: 0,
+                    at_file_start: true,
+                    opens_with_checkpoint: true,
+                });
+            } else if let Some(hash) = self.recent.get(&head_link.seq)
+                && *hash != head_link.hash
+            {
+                report.findings.push(Finding {
+                    kind: FindingKind::Modified,
+                    line: None,
+                    detail: format!(
+                        "the head anchor's hash for seq {} differs from the log's",
+                        head_link.seq
+                    ),
+                });
+            }
+        }
+
+        let gaps = std::mem::take(&mut self.gaps);
+        for gap in gaps {
+            self.classify_gap(gap, report);
+        }
+        if self.seen_any {
+            let hash = self.recent.get(&self.max_seq).copied().unwrap_or([0; 32]);
+            report.head = Some(ChainLink { seq: self.max_seq, hash });
+        }
+    }
+
+    fn classify_gap(&self, gap: Gap, report: &mut VerifyReport) {
+        let count = gap.to - gap.from + 1;
+        let range = if count == 1 {
+            format!("seq {}", gap.from)
+        } else {
+            format!("seq {}..={}", gap.from, gap.to)
+        };
+
+        let pruned: Vec<&str> = self
+            .pruned
+            .iter()
+            .filter(|(_, first, last)| *first <= gap.to && *last >= gap.from)
+            .map(|(name, _, _)| name.as_str())
+            .collect();
+        let covered = self.covered_by_pruning(gap.from, gap.to);
+        let (kind, detail) = if covered {
+            (FindingKind::Pruned, format!("{range} removed by retention ({})", pruned.join(", ")))
+        } else if !gap.at_file_start {
+            (FindingKind::Deleted, format!("{count} line(s) deleted ({range}) before this line"))
+        } else if let Some(claim) =
+            self.claims.iter().find(|claim| claim.last_seq >= gap.from && claim.last_seq <= gap.to)
+        {
+            match self.last_seq_of.get(plain_name(&claim.file)) {
+                Some(_) => (
+                    FindingKind::TailTruncated,
+                    format!("{} lost its last {count} line(s) ({range})", claim.file),
+                ),
+                None => (FindingKind::FileMissing, format!("{} is missing ({range})", claim.file)),
+            }
+        } else if gap.from > 1 && !gap.opens_with_checkpoint
+            || self.claims.iter().any(|claim| claim.last_seq + 1 == gap.from)
+        {
+            // The file before ended where its successor's checkpoint says: the lines went
+            // missing from the start of this file.
+            (FindingKind::Deleted, format!("{count} line(s) deleted ({range}) at the file's start"))
+        } else if gap.from == 1 {
+            (
+                FindingKind::FileMissing,
+                format!(
+                    "the chain's first {count} line(s) are missing ({range}): lines deleted, \
+                     or files removed without a retention record"
+                ),
+            )
+        } else {
+            (
+                FindingKind::TailTruncated,
+                format!("{range} missing at a file boundary: a truncated tail or a removed file"),
+            )
+        };
+
+        let finding = Finding { kind, line: (gap.line > 0).then_some(gap.line), detail };
+        // A truncated tail belongs to the file that lost it, when it is present.
+        let owner = match (
+            kind,
+            self.claims.iter().find(|c| c.last_seq >= gap.from && c.last_seq <= gap.to),
+        ) {
+            (FindingKind::TailTruncated, Some(claim)) => report
+                .files
+                .iter()
+                .position(|file| plain_name(&file.name) == plain_name(&claim.file)),
+            _ => None,
+        };
+        let at_gap = gap.file_idx.min(report.files.len().saturating_sub(1));
+        match owner.or((!report.files.is_empty()).then_some(at_gap)) {
+            Some(idx) => {
+                let file = &mut report.files[idx];
+                file.n_findings += 1;
+                file.findings.push(finding);
+            }
+            None => report.findings.push(finding),
+        }
+    }
+
+    fn covered_by_pruning(&self, from: u64, to: u64) -> bool {
+        let mut ranges: Vec<(u64, u64)> =
+            self.pruned.iter().map(|(_, first, last)| (*first, *last)).collect();
+        ranges.sort_unstable();
+        let mut next = from;
+        for (first, last) in ranges {
+            if first <= next && last >= next {
+                next = last + 1;
+            }
+            if next > to {
+                return true;
+            }
+        }
+        // A leading gap is covered when pruning reaches its end: older prune records may
+        // themselves have been pruned.
+        from == 1 && self.pruned.iter().any(|(_, _, last)| *last == to)
+    }
+}
+
+fn is_checkpoint(event_prefix: &[u8]) -> bool {
+    memchr_contains(event_prefix, b"\"type\":\"audit_checkpoint\"")
+}
+
+/// A file's name without `.gz`: checkpoints name files before they are compressed.
+fn plain_name(name: &str) -> &str {
+    name.strip_suffix(".gz").unwrap_or(name)
+}
+
+/// The last [`WINDOW`] links, in a ring indexed by sequence number: a fixed amount of memory,
+/// and no hashing of keys on the hot path.
+struct RecentLinks {
+    slots: Vec<Option<(u64, [u8; 32])>>,
+}
+
+impl Default for RecentLinks {
+    fn default() -> RecentLinks {
+        RecentLinks { slots: vec![None; WINDOW as usize] }
+    }
+}
+
+impl RecentLinks {
+    fn slot(seq: u64) -> usize {
+        // OK to truncate: the remainder is below WINDOW, which fits in usize.
+        (seq % WINDOW) as usize
+    }
+
+    fn insert(&mut self, seq: u64, hash: [u8; 32]) {
+        self.slots[RecentLinks::slot(seq)] = Some((seq, hash));
+    }
+
+    fn get(&self, seq: &u64) -> Option<&[u8; 32]> {
+        match &self.slots[RecentLinks::slot(*seq)] {
+            Some((stored, hash)) if stored == seq => Some(hash),
+            _ => None,
+        }
+    }
+}
+
+fn memchr_contains(haystack: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(haystack, needle).is_some()
+}

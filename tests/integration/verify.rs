@@ -1,0 +1,355 @@
+//! Tamper evidence: every kind of tampering is detected and named, an untouched log always
+//! verifies, and compression changes nothing.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use audit_core::{AuditEvent, ChainLink, EventType, Timestamp, append_chained_line};
+use audit_sink::{FindingKind, HEAD_FILE, SegmentName, Verdict, verify_dir};
+use proptest::prelude::*;
+use serde_json::json;
+
+/// A chained log as the writer lays it out: numbered rotated files, then the day file; every
+/// file after the first opens with a checkpoint naming the file before it; the head anchor
+/// names the newest link.
+fn write_log(dir: &Path, n_files: usize, lines_per_file: usize) -> Vec<PathBuf> {
+    let mut head = ChainLink::GENESIS;
+    let mut paths = Vec::new();
+    let mut previous: Option<(String, u64, u64)> = None;
+    let start = Timestamp::parse("2026-12-03T10:00:00.000Z").unwrap().as_unix_millis();
+    let mut n_events = 0;
+    for file_idx in 0..n_files {
+        let name = if file_idx + 1 == n_files {
+            SegmentName::day_file("2026-12-03")
+        } else {
+            SegmentName::rotated("2026-12-03", u32::try_from(file_idx + 1).unwrap())
+        }
+        .to_string();
+        let mut bytes = Vec::new();
+        let first_seq = head.seq + 1;
+        if let Some((previous_file, previous_last, previous_lines)) = previous.take() {
+            let details = json!({
+                "reason": "rotation",
+                "previous": {"file": previous_file, "lastSeq": previous_last, "lines": previous_lines},
+            });
+            let checkpoint =
+                AuditEvent::new(EventType::AuditCheckpoint, details.as_object().unwrap().clone());
+            head = append_chained_line(head, checkpoint.to_json_line().as_bytes(), &mut bytes);
+        }
+        while head.seq + 1 - first_seq < lines_per_file as u64 {
+            n_events += 1;
+            let event = AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
+                .with_detail("i", n_events)
+                .at(Timestamp::from_unix_millis(start + n_events).unwrap());
+            head = append_chained_line(head, event.to_json_line().as_bytes(), &mut bytes);
+        }
+        let path = dir.join(&name);
+        fs::write(&path, &bytes).unwrap();
+        paths.push(path);
+        previous = Some((name, head.seq, lines_per_file as u64));
+    }
+    let head_json = json!({"seq": head.seq, "hash": head.hash_hex(), "file": previous.unwrap().0});
+    fs::write(dir.join(HEAD_FILE), head_json.to_string()).unwrap();
+    paths
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    fs::write(path, text).unwrap();
+}
+
+fn gzip(path: &Path) {
+    let bytes = fs::read(path).unwrap();
+    let gz_path = PathBuf::from(format!("{}.gz", path.display()));
+    let mut encoder = flate2::write::GzEncoder::new(
+        fs::File::create(&gz_path).unwrap(),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(&bytes).unwrap();
+    encoder.finish().unwrap();
+    fs::remove_file(path).unwrap();
+}
+
+/// A finding's kind, its file (none for directory findings) and its line.
+type Located = (FindingKind, Option<String>, Option<u64>);
+
+/// The kinds of findings that mean tampering, in a report.
+fn tamper_kinds(dir: &Path) -> (Verdict, Vec<Located>) {
+    let report = verify_dir(dir, |_| {}).unwrap();
+    let mut kinds = Vec::new();
+    for finding in &report.findings {
+        kinds.push((finding.kind, None, finding.line));
+    }
+    for file in &report.files {
+        for finding in &file.findings {
+            kinds.push((finding.kind, Some(file.name.clone()), finding.line));
+        }
+    }
+    kinds.retain(|(kind, _, _)| kind.is_tampering());
+    (report.verdict(), kinds)
+}
+
+fn has(kinds: &[Located], kind: FindingKind) -> bool {
+    kinds.iter().any(|(found, _, _)| *found == kind)
+}
+
+#[test]
+fn an_untouched_log_verifies_before_and_after_compression() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 10);
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert_eq!(report.head.unwrap().seq, 30);
+    assert!(report.files.iter().all(|file| file.status() == "valid"));
+
+    gzip(&paths[0]);
+    gzip(&paths[1]);
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert!(report.files[0].name.ends_with(".jsonl.gz"));
+}
+
+#[test]
+fn original_implementation_files_are_foreign_not_tampered() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 2, 5);
+    let compat = tests::shared_dir().join("ncp-compat").join("06-rotation-manual");
+    for entry in fs::read_dir(compat).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert_eq!(report.findings_of(FindingKind::ForeignFile).len(), 4);
+}
+
+#[test]
+fn a_directory_with_nothing_chained_cannot_be_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    fs::copy(compat.join("audit-2026-12-03.jsonl"), dir.path().join("audit-2026-12-03.jsonl"))
+        .unwrap();
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Unverifiable);
+}
+
+#[test]
+fn pruned_files_are_told_apart_from_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 6);
+    // Retention deletes the oldest file and records it in the newest one.
+    let first = read_lines(&paths[0]);
+    let removed = paths[0].file_name().unwrap().to_str().unwrap().to_owned();
+    fs::remove_file(&paths[0]).unwrap();
+    let mut day_lines = read_lines(&paths[2]);
+    let last = audit_core::split_chained_line(day_lines.last().unwrap().as_bytes()).unwrap();
+    let details = json!({"files": [{"file": removed, "firstSeq": 1, "lastSeq": first.len()}]});
+    let record = AuditEvent::new(EventType::AuditFilesPruned, details.as_object().unwrap().clone());
+    let mut bytes = Vec::new();
+    let head = append_chained_line(last.link(), record.to_json_line().as_bytes(), &mut bytes);
+    day_lines.push(String::from_utf8(bytes).unwrap().trim_end().to_owned());
+    write_lines(&paths[2], &day_lines);
+    let head_json = json!({"seq": head.seq, "hash": head.hash_hex()});
+    fs::write(dir.path().join(HEAD_FILE), head_json.to_string()).unwrap();
+
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert_eq!(report.findings_of(FindingKind::Pruned).len(), 1);
+
+    // The same gap without the record is a missing file.
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 6);
+    fs::remove_file(&paths[0]).unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::FileMissing), "{kinds:?}");
+}
+
+#[test]
+fn a_torn_last_line_is_a_crash_not_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 1, 5);
+    let mut bytes = fs::read(&paths[0]).unwrap();
+    bytes.extend_from_slice(br#"{"timestamp":"2026-12-03T10:00:01.000Z","type":"bind"#);
+    fs::write(&paths[0], bytes).unwrap();
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert_eq!(report.findings_of(FindingKind::TornLine).len(), 1);
+}
+
+/// One tampering, as the property test applies it.
+#[derive(Debug, Clone)]
+enum Tamper {
+    FlipByte { file: usize, line: usize, at: usize, with: u8 },
+    DeleteLine { file: usize, line: usize },
+    InsertLine { file: usize, line: usize },
+    SwapLines { file: usize, line: usize },
+    DuplicateLine { file: usize, line: usize, after: usize },
+    CutTail { file: usize, keep: usize },
+    DeleteFile { file: usize },
+    SwapFiles { file: usize },
+}
+
+const N_FILES: usize = 3;
+const LINES_PER_FILE: usize = 8;
+
+fn arb_tamper() -> impl Strategy<Value = Tamper> {
+    let file = 0..N_FILES;
+    let line = 0..LINES_PER_FILE;
+    prop_oneof![
+        (file.clone(), line.clone(), 0..400usize, 0x20u8..0x7f)
+            .prop_map(|(file, line, at, with)| Tamper::FlipByte { file, line, at, with }),
+        (file.clone(), line.clone()).prop_map(|(file, line)| Tamper::DeleteLine { file, line }),
+        (file.clone(), 0..=LINES_PER_FILE)
+            .prop_map(|(file, line)| Tamper::InsertLine { file, line }),
+        (file.clone(), 0..LINES_PER_FILE - 1)
+            .prop_map(|(file, line)| Tamper::SwapLines { file, line }),
+        (file.clone(), line.clone(), 0..LINES_PER_FILE).prop_map(|(file, line, after)| {
+            Tamper::DuplicateLine { file, line, after: line.max(after) }
+        }),
+        (file.clone(), 0..LINES_PER_FILE).prop_map(|(file, keep)| Tamper::CutTail { file, keep }),
+        file.clone().prop_map(|file| Tamper::DeleteFile { file }),
+        (0..N_FILES - 1).prop_map(|file| Tamper::SwapFiles { file }),
+    ]
+}
+
+/// Applies `tamper` and says which finding kinds name it correctly.
+fn apply(tamper: &Tamper, paths: &[PathBuf]) -> Vec<FindingKind> {
+    use FindingKind::*;
+    match *tamper {
+        Tamper::FlipByte { file, line, at, with } => {
+            let mut lines = read_lines(&paths[file]);
+            let mut bytes = lines[line].clone().into_bytes();
+            let at = at % bytes.len();
+            let with =
+                if bytes[at] == with { if with == b'a' { b'b' } else { b'a' } } else { with };
+            bytes[at] = with;
+            lines[line] = String::from_utf8(bytes).unwrap();
+            write_lines(&paths[file], &lines);
+            vec![Modified]
+        }
+        Tamper::DeleteLine { file, line } => {
+            let mut lines = read_lines(&paths[file]);
+            lines.remove(line);
+            write_lines(&paths[file], &lines);
+            match (file, line) {
+                // The very first lines of a chain: nothing before them says how many there
+                // were, so deleted lines and removed files look alike.
+                (0, 0) => vec![Deleted, FileMissing],
+                (_, line) if line + 1 == LINES_PER_FILE => vec![Deleted, TailTruncated],
+                _ => vec![Deleted],
+            }
+        }
+        Tamper::InsertLine { file, line } => {
+            let mut lines = read_lines(&paths[file]);
+            let forged = AuditEvent::network_request_allowed("https://ok.test/", "GET")
+                .at(Timestamp::parse("2026-12-03T10:00:00.000Z").unwrap());
+            lines.insert(line, forged.to_json_line());
+            write_lines(&paths[file], &lines);
+            vec![Inserted]
+        }
+        Tamper::SwapLines { file, line } => {
+            let mut lines = read_lines(&paths[file]);
+            lines.swap(line, line + 1);
+            write_lines(&paths[file], &lines);
+            vec![Reordered]
+        }
+        Tamper::DuplicateLine { file, line, after } => {
+            let mut lines = read_lines(&paths[file]);
+            let copy = lines[line].clone();
+            lines.insert(after + 1, copy);
+            write_lines(&paths[file], &lines);
+            vec![Duplicated]
+        }
+        Tamper::CutTail { file, keep } => {
+            let lines = read_lines(&paths[file]);
+            write_lines(&paths[file], &lines[..keep.max(1)]);
+            if keep == 0 {
+                fs::write(&paths[file], "").unwrap();
+                return vec![TailTruncated, FileMissing, Deleted];
+            }
+            vec![TailTruncated]
+        }
+        Tamper::DeleteFile { file } => {
+            fs::remove_file(&paths[file]).unwrap();
+            vec![FileMissing]
+        }
+        Tamper::SwapFiles { file } => {
+            let (a, b) = (&paths[file], &paths[file + 1]);
+            let parked = a.with_extension("parked");
+            fs::rename(a, &parked).unwrap();
+            fs::rename(b, a).unwrap();
+            fs::rename(&parked, b).unwrap();
+            vec![FilesSwapped]
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_tampering_is_detected_and_named(tamper in arb_tamper(), compress in any::<bool>()) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_log(dir.path(), N_FILES, LINES_PER_FILE);
+        let expected = apply(&tamper, &paths);
+        if compress {
+            // Compress the rotated files (not the day file) after tampering: the verdict
+            // must not change.
+            for path in &paths[..N_FILES - 1] {
+                if path.exists() {
+                    gzip(path);
+                }
+            }
+        }
+        let (verdict, kinds) = tamper_kinds(dir.path());
+        prop_assert_eq!(verdict, Verdict::Tampered, "{:?}: {:?}", tamper, kinds);
+        let first = kinds.first().map(|(kind, _, _)| *kind);
+        prop_assert!(
+            kinds.iter().any(|(kind, _, _)| expected.contains(kind)),
+            "{:?} expected one of {:?}, found {:?} (first {:?})", tamper, expected, kinds, first
+        );
+    }
+}
+
+#[test]
+fn verify_command_exit_codes_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 2, 4);
+    let run = |json: bool| {
+        let mut command = tests::ncp_audit();
+        command.arg("verify").arg(dir.path());
+        if json {
+            command.arg("--json");
+        }
+        command.output().unwrap()
+    };
+
+    let output = run(false);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("valid            audit-2026-12-03.000001.jsonl"), "{stdout}");
+    assert!(stdout.contains("intact: 2 files, head seq 8"), "{stdout}");
+
+    let mut lines = read_lines(&paths[0]);
+    lines[1] = lines[1].replace("list_repos", "delete_repo");
+    write_lines(&paths[0], &lines);
+    let output = run(true);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["verdict"], "tampered");
+    assert_eq!(report["files"][0]["status"], "modified");
+    assert_eq!(report["files"][0]["findings"][0]["line"], 2);
+
+    let missing = dir.path().join("nope");
+    let output = tests::ncp_audit().arg("verify").arg(&missing).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("cannot list") && stderr.contains("nope"), "{stderr}");
+}
