@@ -11,8 +11,8 @@ use std::time::Duration;
 use audit_core::{AuditEvent, EventType, Timestamp};
 use audit_redact::RedactedEvent;
 use audit_sink::{
-    AuditLogger, AuditLoggerBuilder, Backpressure, Durability, LoggerError, ManualClock,
-    Retention, SegmentName, Sink, SinkError,
+    AuditLogger, AuditLoggerBuilder, Backpressure, Durability, LoggerError, ManualClock, Retention,
+    SegmentName, Sink, SinkError,
 };
 
 const NOON: &str = "2026-12-03T12:00:00.000Z";
@@ -224,7 +224,8 @@ fn rotations_in_one_millisecond_across_restarts_and_a_clock_stepping_back_never_
     assert_eq!(events.len(), 80, "nothing overwritten");
     let names = segment_names(dir.path());
     let today: Vec<&String> = names.iter().filter(|name| name.contains("2026-12-03")).collect();
-    let sequences: Vec<u32> = today.iter().filter_map(|n| SegmentName::parse(n)?.sequence).collect();
+    let sequences: Vec<u32> =
+        today.iter().filter_map(|n| SegmentName::parse(n)?.sequence).collect();
     let expected: Vec<u32> = (1..=sequences.len() as u32).collect();
     assert_eq!(sequences, expected, "sequences are dense and unique: {names:?}");
     assert!(names.iter().any(|name| name.starts_with("audit-2026-12-02")), "{names:?}");
@@ -499,7 +500,10 @@ fn bad_sample_rates_are_refused() {
         .sample_rate(EventType::BindingAccessed, 1.5)
         .build()
         .unwrap_err();
-    assert_eq!(error.to_string(), "sample rate for binding_accessed: 1.5 is not between 0.0 and 1.0");
+    assert_eq!(
+        error.to_string(),
+        "sample rate for binding_accessed: 1.5 is not between 0.0 and 1.0"
+    );
 }
 
 /// A sink in memory that fails while told to and can be made slow.
@@ -740,4 +744,69 @@ fn a_config_builds_the_logger() {
     logger.log(event(1));
     logger.shutdown().unwrap();
     assert_eq!(all_events(dir.path()).len(), 1, "a disabled logger writes nothing");
+}
+
+#[test]
+fn record_writes_valid_lines_and_rejects_invalid_ones_by_line_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = event(7).to_json_line();
+    let input = format!(
+        "{valid}\n{{\"timestamp\":\"yesterday\"}}\n\n{valid}\nnot json\n{}\n",
+        valid.replace("\"info\"", "\"loud\"")
+    );
+    let mut child = tests::ncp_audit()
+        .args(["record", "--dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stdin:2: rejected: "), "{stderr}");
+    assert!(stderr.contains("stdin:5: rejected: "), "{stderr}");
+    assert!(stderr.contains("stdin:6: rejected: severity: unknown severity \"loud\""), "{stderr}");
+    assert!(!stderr.contains("stdin:3:"), "a blank line is skipped: {stderr}");
+    assert!(stderr.contains("2 recorded, 3 rejected, 2 written"), "{stderr}");
+    assert_eq!(all_events(dir.path()).len(), 2);
+}
+
+#[test]
+fn record_exits_0_when_every_line_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tests::ncp_audit()
+        .args(["record", "--dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!("{}\n{}\n", event(1).to_json_line(), event(2).to_json_line());
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(all_events(dir.path()).len(), 2);
+}
+
+#[test]
+fn demo_writes_a_session_and_shows_the_operator_view() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("demo-audit");
+    let output = tests::ncp_audit().args(["demo", "--dir"]).arg(&dir).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+
+    let events = all_events(&dir);
+    assert_eq!(events.len(), 22, "{stdout}");
+    for section in ["Files", "By severity", "Denied, blocked and critical", "Secrets"] {
+        assert!(stdout.contains(section), "{section} missing: {stdout}");
+    }
+    assert!(stdout.contains("network_request_denied        warning   blocked"), "{stdout}");
+    assert!(stdout.contains("security_violation            critical  blocked"), "{stdout}");
+    // Whatever the redactor catches, the exit status and the report agree about leaks.
+    let leaked = stdout.contains("LEAKED");
+    assert_eq!(output.status.code(), Some(if leaked { 1 } else { 0 }), "{stdout}");
 }

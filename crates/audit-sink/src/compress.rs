@@ -83,7 +83,8 @@ fn write_gzip(source: File, temp_path: &Path) -> Result<(), SinkError> {
         .mode(0o600)
         .open(temp_path)
         .map_err(|error| SinkError::io("create", temp_path, error))?;
-    let mut encoder = GzEncoder::new(BufWriter::with_capacity(256 * 1024, temp), Compression::new(6));
+    let mut encoder =
+        GzEncoder::new(BufWriter::with_capacity(256 * 1024, temp), Compression::new(6));
     let written = io::copy(&mut BufReader::with_capacity(256 * 1024, source), &mut encoder)
         .and_then(|_| encoder.finish())
         .and_then(|mut writer| {

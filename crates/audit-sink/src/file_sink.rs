@@ -181,9 +181,8 @@ impl FileSink {
     }
 
     fn open_lock(&self, path: &Path) -> Result<DirLock, SinkError> {
-        let open = || {
-            OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path)
-        };
+        let open =
+            || OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path);
         let file = match open() {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 self.create_dir()?;
@@ -306,7 +305,8 @@ impl FileSink {
     }
 
     fn open_active(&self, name: SegmentName, path: &Path) -> Result<Active, SinkError> {
-        let open = || OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(path);
+        let open =
+            || OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(path);
         let file = match open() {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 self.create_dir()?;
@@ -505,7 +505,7 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(SegmentName, u64)>, SinkE
 
 /// Syncs the directory entry list, so that a rename survives a power cut.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), SinkError> {
-    File::open(dir).and_then(|dir_file| dir_file.sync_all()).map_err(|error| {
-        SinkError::io("sync directory", dir, error)
-    })
+    File::open(dir)
+        .and_then(|dir_file| dir_file.sync_all())
+        .map_err(|error| SinkError::io("sync directory", dir, error))
 }

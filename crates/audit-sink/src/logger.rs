@@ -456,9 +456,8 @@ fn sampling_table(
     let mut keep_below = [u64::MAX; N_TYPES];
     let mut kept_rates = [1.0; N_TYPES];
     for (name, rate) in rates {
-        let event_type: EventType = name
-            .parse()
-            .map_err(|_| LoggerError::UnknownEventType { event_type: name.clone() })?;
+        let event_type: EventType =
+            name.parse().map_err(|_| LoggerError::UnknownEventType { event_type: name.clone() })?;
         if !(0.0..=1.0).contains(rate) {
             return Err(LoggerError::InvalidSampleRate { event_type: name.clone(), rate: *rate });
         }
@@ -736,8 +735,7 @@ impl Shared {
                 }
                 continue;
             }
-            if self.backpressure == Backpressure::Drop
-                || !self.writer_alive.load(Ordering::Acquire)
+            if self.backpressure == Backpressure::Drop || !self.writer_alive.load(Ordering::Acquire)
             {
                 return None;
             }
@@ -859,13 +857,12 @@ impl Writer {
 
             let mut drained = self.drain(&mut undeclared, &mut spare);
             let n_events = drained.events.len();
-            let first_last = drained
-                .events
-                .iter()
-                .map(|event| event.timestamp)
-                .fold(None, |span: Option<(Timestamp, Timestamp)>, at| {
+            let first_last = drained.events.iter().map(|event| event.timestamp).fold(
+                None,
+                |span: Option<(Timestamp, Timestamp)>, at| {
                     Some(span.map_or((at, at), |(first, last)| (first.min(at), last.max(at))))
-                });
+                },
+            );
             batch.extend(drained.events.drain(..).map(|event| self.redactor.redact(event)));
             if spare.len() < 4 {
                 spare.push(drained.events);
@@ -1003,7 +1000,11 @@ impl Writer {
         n_records
     }
 
-    fn record_health(&self, cycle_error: &Option<String>, backoff: &mut Option<(Instant, Duration)>) {
+    fn record_health(
+        &self,
+        cycle_error: &Option<String>,
+        backoff: &mut Option<(Instant, Duration)>,
+    ) {
         match cycle_error {
             None => {
                 self.shared.healthy.store(true, Ordering::Release);

@@ -43,11 +43,9 @@ pub(crate) fn rotated_segments(files: &[(SegmentName, u64)], active_day: &str) -
                 last.files.push(name.to_string());
                 last.bytes += bytes;
             }
-            _ => segments.push(Segment {
-                name: plain,
-                files: vec![name.to_string()],
-                bytes: *bytes,
-            }),
+            _ => {
+                segments.push(Segment { name: plain, files: vec![name.to_string()], bytes: *bytes })
+            }
         }
     }
     segments
@@ -71,17 +69,21 @@ pub(crate) fn select_expired(
         for (segment, flag) in segments.iter().zip(doomed.iter_mut()) {
             // A day's file holds events up to the end of its day; it is only too old once that
             // end lies further back than the limit.
-            if day_start_millis(&segment.name.day).is_some_and(|start| {
-                start + DAY_MILLIS <= oldest_kept_end
-            }) {
+            if day_start_millis(&segment.name.day)
+                .is_some_and(|start| start + DAY_MILLIS <= oldest_kept_end)
+            {
                 *flag = true;
             }
         }
     }
 
     if let Some(max_total_bytes) = retention.max_total_bytes {
-        let mut kept: u64 =
-            segments.iter().zip(&doomed).filter(|(_, doomed)| !**doomed).map(|(s, _)| s.bytes).sum();
+        let mut kept: u64 = segments
+            .iter()
+            .zip(&doomed)
+            .filter(|(_, doomed)| !**doomed)
+            .map(|(s, _)| s.bytes)
+            .sum();
         for (segment, flag) in segments.iter().zip(doomed.iter_mut()) {
             if kept <= max_total_bytes {
                 break;
