@@ -810,3 +810,27 @@ fn demo_writes_a_session_and_shows_the_operator_view() {
     let leaked = stdout.contains("LEAKED");
     assert_eq!(output.status.code(), Some(if leaked { 1 } else { 0 }), "{stdout}");
 }
+
+#[test]
+fn a_clock_stepping_back_into_a_compressed_day_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock("2026-12-02T12:00:00.000Z");
+    let logger = builder(dir.path(), &clock).compress_rotated(true).build().unwrap();
+    logger.log(event(1));
+    logger.flush().unwrap();
+    clock.set(at(NOON));
+    logger.log(event(2));
+    logger.flush().unwrap();
+    // Back into 12-02, whose file was compressed at midnight, then forward again.
+    clock.set(at("2026-12-02T23:59:00.000Z"));
+    logger.log(event(3));
+    logger.flush().unwrap();
+    clock.set(at(NOON));
+    logger.log(event(4));
+    logger.shutdown().unwrap();
+
+    let mut indices: Vec<u64> =
+        all_events(dir.path()).iter().map(|e| e.details["idx"].as_u64().unwrap()).collect();
+    indices.sort_unstable();
+    assert_eq!(indices, [1, 2, 3, 4], "{:?}", segment_names(dir.path()));
+}

@@ -45,6 +45,9 @@ fn main() {
     if matches!(part, "all" | "throughput") {
         throughput();
     }
+    if part == "costs" {
+        costs();
+    }
     if part == "throughput-audit" {
         println!("audit-sink alone: {:.0} events/s", audit_throughput(Durability::None));
     }
@@ -328,4 +331,34 @@ fn child(part: &str) {
             );
         }
     }
+}
+
+/// Single-threaded cost per event of each stage, to see which side bounds throughput.
+fn costs() {
+    let n = 200_000;
+    let start = Instant::now();
+    let events: Vec<AuditEvent> = (0..n).map(make_event).collect();
+    let make = start.elapsed();
+    let redactor = audit_redact::Redactor::default();
+    let start = Instant::now();
+    let redacted: Vec<_> = events.into_iter().map(|event| redactor.redact(event)).collect();
+    let redact = start.elapsed();
+    let mut buffer = Vec::with_capacity(64 << 20);
+    let start = Instant::now();
+    for event in &redacted {
+        event.write_json_line(&mut buffer);
+    }
+    let serialize = start.elapsed();
+    let start = Instant::now();
+    drop(redacted);
+    let free = start.elapsed();
+    let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+    println!(
+        "ns per event: make {:.0}, redact {:.0}, serialize {:.0} ({} bytes/line), drop {:.0}",
+        per(make),
+        per(redact),
+        per(serialize),
+        buffer.len() / n,
+        per(free)
+    );
 }

@@ -370,14 +370,10 @@ impl FileSink {
         let active_day = self.active_ref().name.day.clone();
         let files = list_segments(&dir)?;
         for segment in rotated_segments(&files, &active_day) {
-            if segment.files.iter().all(|file| !file.ends_with(".gz")) {
+            // Compression also settles a segment found in both forms (see
+            // `compress::settle_existing`).
+            if segment.files.iter().any(|file| file.ends_with(".jsonl")) {
                 self.submit_compression(segment.name);
-            } else if segment.files.len() > 1 {
-                // Both forms exist: a crash hit between the rename of the `.gz` and the
-                // removal of the original. The `.gz` is whole (it was renamed into place only
-                // after being synced), so the original goes.
-                let original = dir.join(segment.name.to_string());
-                let _ = fs::remove_file(original);
             }
         }
         Ok(())
