@@ -834,3 +834,58 @@ fn a_clock_stepping_back_into_a_compressed_day_loses_nothing() {
     indices.sort_unstable();
     assert_eq!(indices, [1, 2, 3, 4], "{:?}", segment_names(dir.path()));
 }
+
+#[test]
+fn after_kill_9_every_line_but_a_torn_last_one_is_whole_and_the_next_writer_ends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tests::ncp_audit()
+        .args(["record", "--dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let line = format!("{}\n", event(0).with_detail("padding", "x".repeat(2_000)).to_json_line());
+    let started = std::time::Instant::now();
+    // Feed until the writer has put something on disk, then kill it mid-stream.
+    while all_events_lenient(dir.path()).0 == 0 && started.elapsed() < Duration::from_secs(20) {
+        for _ in 0..200 {
+            stdin.write_all(line.as_bytes()).unwrap();
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+
+    let (n_whole, torn) = all_events_lenient(dir.path());
+    assert!(n_whole > 0 && torn <= 1, "{n_whole} whole lines, {torn} torn");
+    // A torn line, if any, lacks its newline; the next writer terminates it and appends after.
+    let mut recorder = tests::ncp_audit()
+        .args(["record", "--dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let fresh = format!("{}\n", event(1).to_json_line());
+    recorder.stdin.take().unwrap().write_all(fresh.as_bytes()).unwrap();
+    assert!(recorder.wait().unwrap().success());
+    let (n_after, torn_after) = all_events_lenient(dir.path());
+    assert_eq!(n_after, n_whole + 1);
+    assert_eq!(torn_after, torn, "the torn line is kept, on a line of its own");
+}
+
+/// Whole valid lines and unparseable lines in `dir`, allowing a last line without newline.
+fn all_events_lenient(dir: &Path) -> (usize, usize) {
+    let (mut whole, mut torn) = (0, 0);
+    for name in segment_names(dir) {
+        for line in read_text(&dir.join(name)).lines() {
+            match AuditEvent::from_json(line) {
+                Ok(_) => whole += 1,
+                Err(_) => torn += 1,
+            }
+        }
+    }
+    (whole, torn)
+}
