@@ -104,8 +104,16 @@ fn tracing_dispatch(
     (tracing::Dispatch::new(subscriber), guard)
 }
 
+/// The audit logger under test; `BENCH_QUEUE_BUDGET` (bytes) overrides the 8 MiB budget, to
+/// see how much blocking on the budget costs.
 fn audit_logger(dir: &Path, durability: Durability) -> AuditLogger {
-    AuditLogger::builder().dir(dir).durability(durability).build().expect("an audit logger")
+    let budget = std::env::var("BENCH_QUEUE_BUDGET").ok().and_then(|text| text.parse().ok());
+    AuditLogger::builder()
+        .dir(dir)
+        .durability(durability)
+        .queue_budget_bytes(budget.unwrap_or(8 << 20))
+        .build()
+        .expect("an audit logger")
 }
 
 fn percentiles(mut samples: Vec<u64>) -> (u64, u64, u64) {
@@ -213,14 +221,28 @@ fn count_dir_lines(dir: &Path) -> usize {
         .sum()
 }
 
-/// Events per second of `n_events` logged by one producer until the logger is shut down.
+/// Events per second of `THROUGHPUT_EVENTS` logged by one producer until the logger is shut
+/// down.
 fn audit_throughput(durability: Durability) -> f64 {
+    audit_throughput_threads(durability, 1)
+}
+
+/// The same, the events split between `n_threads` producers.
+fn audit_throughput_threads(durability: Durability, n_threads: usize) -> f64 {
     let dir = temp_dir();
     let logger = audit_logger(dir.path(), durability);
     let start = Instant::now();
-    for idx in 0..THROUGHPUT_EVENTS {
-        logger.log(make_event(idx));
-    }
+    let per_thread = THROUGHPUT_EVENTS / n_threads;
+    std::thread::scope(|scope| {
+        for thread_idx in 0..n_threads {
+            let logger = &logger;
+            scope.spawn(move || {
+                for idx in 0..per_thread {
+                    logger.log(make_event(thread_idx * per_thread + idx));
+                }
+            });
+        }
+    });
     let status = logger.shutdown().expect("audit shutdown");
     let elapsed = start.elapsed();
     let lines = count_dir_lines(dir.path());
@@ -247,10 +269,12 @@ fn throughput() {
     println!("\n## sustained end-to-end throughput, one producer, no loss (lines counted)");
     println!("{THROUGHPUT_EVENTS} events, made in the loop, until shutdown returns");
     let audit = audit_throughput(Durability::None);
+    let audit_two = audit_throughput_threads(Durability::None, 2);
     let traced = tracing_throughput();
     println!("| path | events/s |");
     println!("|---|---|");
     println!("| audit-sink, redaction on, durability none | {audit:.0} |");
+    println!("| audit-sink, same, two producers | {audit_two:.0} |");
     println!("| tracing json + non_blocking (lossy=false) | {traced:.0} |");
     println!("ratio: {:.2}x", audit / traced);
 }

@@ -32,6 +32,8 @@ const N_TYPES: usize = EventType::ALL.len();
 const GROUP_COMMIT_INTERVAL: Duration = Duration::from_millis(5);
 /// How often `audit_events_sampled` records are written at most (a flush writes them at once).
 const SAMPLED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
+/// The most events written with one call: a drain larger than this is written in chunks.
+const MAX_BATCH_EVENTS: usize = 1024;
 /// A drain this large means producers are busy: drain again without sleeping.
 const BUSY_DRAIN_EVENTS: usize = 256;
 /// The first and the longest wait before the writer tries a failing sink again.
@@ -857,44 +859,66 @@ impl Writer {
 
             let mut drained = self.drain(&mut undeclared, &mut spare);
             let n_events = drained.events.len();
-            let first_last = drained.events.iter().map(|event| event.timestamp).fold(
-                None,
-                |span: Option<(Timestamp, Timestamp)>, at| {
-                    Some(span.map_or((at, at), |(first, last)| (first.min(at), last.max(at))))
-                },
-            );
-            batch.extend(drained.events.drain(..).map(|event| self.redactor.redact(event)));
-            if spare.len() < 4 {
-                spare.push(drained.events);
-            }
             let declare_sampled =
                 forced || last_sampled_record.elapsed() >= SAMPLED_RECORD_INTERVAL;
-            let n_internal = self.push_declarations(&undeclared, declare_sampled, &mut batch);
-
             let mut cycle_error = None;
-            if !batch.is_empty() {
-                match self.sink.write_batch(&batch) {
-                    Ok(()) => {
-                        self.shared.written.fetch_add(n_events as u64, Ordering::AcqRel);
-                        self.shared.internal_records.fetch_add(n_internal, Ordering::AcqRel);
-                        undeclared.dropped = Span::default();
-                        undeclared.lost = Span::default();
-                        if declare_sampled {
-                            undeclared.sampled = [0; N_TYPES];
-                            last_sampled_record = Instant::now();
+
+            // Written in chunks, each chunk's budget given back as soon as it is written, so
+            // that producers refill the queues while the writer works rather than waiting for
+            // the whole drain.
+            let n_chunks = n_events.div_ceil(MAX_BATCH_EVENTS).max(1);
+            let mut events = drained.events.drain(..);
+            let mut released = 0;
+            for chunk_idx in 0..n_chunks {
+                let last_chunk = chunk_idx + 1 == n_chunks;
+                batch.extend(
+                    events.by_ref().take(MAX_BATCH_EVENTS).map(|event| self.redactor.redact(event)),
+                );
+                let n_batch_events = batch.len() as u64;
+                let span = time_span(&batch);
+                let n_internal = if last_chunk {
+                    self.push_declarations(&undeclared, declare_sampled, &mut batch)
+                } else {
+                    0
+                };
+                if !batch.is_empty() {
+                    match self.sink.write_batch(&batch) {
+                        Ok(()) => {
+                            self.shared.written.fetch_add(n_batch_events, Ordering::AcqRel);
+                            self.shared.internal_records.fetch_add(n_internal, Ordering::AcqRel);
+                            unsynced = true;
+                            if last_chunk {
+                                undeclared.dropped = Span::default();
+                                undeclared.lost = Span::default();
+                                if declare_sampled {
+                                    undeclared.sampled = [0; N_TYPES];
+                                    last_sampled_record = Instant::now();
+                                }
+                            }
                         }
-                        unsynced = true;
-                    }
-                    Err(error) => {
-                        let reason = error_chain(&error);
-                        self.shared.lost.fetch_add(n_events as u64, Ordering::AcqRel);
-                        if let Some((first, last)) = first_last {
-                            undeclared.lost.add(n_events as u64, first, last);
+                        Err(error) => {
+                            let reason = error_chain(&error);
+                            self.shared.lost.fetch_add(n_batch_events, Ordering::AcqRel);
+                            if let Some((first, last)) = span {
+                                undeclared.lost.add(n_batch_events, first, last);
+                            }
+                            undeclared.lost_reason = format!("write failed: {reason}");
+                            cycle_error = Some(reason);
                         }
-                        undeclared.lost_reason = format!("write failed: {reason}");
-                        cycle_error = Some(reason);
                     }
                 }
+                batch.clear();
+                let share = if last_chunk {
+                    drained.bytes - released
+                } else {
+                    drained.bytes * MAX_BATCH_EVENTS as u64 / n_events as u64
+                };
+                released += share;
+                self.shared.release(share);
+            }
+            drop(events);
+            if spare.len() < 4 {
+                spare.push(drained.events);
             }
             let sync_due = unsynced
                 && self.durability != Durability::None
@@ -908,8 +932,6 @@ impl Writer {
             }
             self.record_health(&cycle_error, &mut backoff);
 
-            batch.clear();
-            self.shared.release(drained.bytes);
             if forced {
                 self.complete(target, cycle_error);
             }
@@ -1040,6 +1062,15 @@ impl Writer {
     }
 }
 
+/// The earliest and latest timestamps in `batch`.
+fn time_span(batch: &[RedactedEvent]) -> Option<(Timestamp, Timestamp)> {
+    batch.iter().map(|event| event.as_event().timestamp).fold(None, |span, at| {
+        Some(span.map_or((at, at), |(first, last): (Timestamp, Timestamp)| {
+            (first.min(at), last.max(at))
+        }))
+    })
+}
+
 fn lost_record(span: &Span, reason: &str) -> AuditEvent {
     let mut details = Details::new();
     details.insert("count".into(), span.count.into());
@@ -1057,4 +1088,52 @@ fn sampled_record(event_type: EventType, count: u64, rate: f64) -> AuditEvent {
     details.insert("count".into(), count.into());
     details.insert("rate".into(), rate.into());
     AuditEvent::new(EventType::AuditEventsSampled, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rates(pairs: &[(&str, f64)]) -> Vec<(String, f64)> {
+        pairs.iter().map(|(name, rate)| ((*name).to_owned(), *rate)).collect()
+    }
+
+    #[test]
+    fn sampling_never_touches_security_relevant_types() {
+        let (keep_below, _) =
+            sampling_table(&rates(&[("security_violation", 0.0), ("binding_accessed", 0.0)]))
+                .unwrap();
+        assert_eq!(keep_below[EventType::SecurityViolation as usize], u64::MAX);
+        assert_eq!(keep_below[EventType::BindingAccessed as usize], 0);
+    }
+
+    #[test]
+    fn sampling_rates_outside_zero_to_one_are_refused() {
+        for rate in [-0.1, 1.01, f64::NAN, f64::INFINITY] {
+            let error = sampling_table(&rates(&[("binding_accessed", rate)])).unwrap_err();
+            assert!(matches!(error, LoggerError::InvalidSampleRate { .. }), "{rate}");
+        }
+        let (keep_below, kept) = sampling_table(&rates(&[("binding_accessed", 0.5)])).unwrap();
+        assert_eq!(keep_below[EventType::BindingAccessed as usize], 1 << 63);
+        assert_eq!(kept[EventType::BindingAccessed as usize], 0.5);
+    }
+
+    #[test]
+    fn the_size_estimate_grows_with_the_event() {
+        let small = AuditEvent::code_execution_start("x");
+        let large = AuditEvent::code_execution_start(&"x".repeat(10_000));
+        assert_eq!(approx_size(&large), approx_size(&small) + 9_999);
+        assert!(approx_size(&small) >= mem::size_of::<AuditEvent>() as u64);
+    }
+
+    #[test]
+    fn spans_keep_the_earliest_and_latest_instants() {
+        let at = |text| Timestamp::parse(text).unwrap();
+        let mut span = Span::default();
+        span.add(2, at("2026-12-03T10:00:00Z"), at("2026-12-03T11:00:00Z"));
+        span.add(1, at("2026-12-03T09:00:00Z"), at("2026-12-03T09:30:00Z"));
+        assert_eq!(span.count, 3);
+        assert_eq!(span.first, Some(at("2026-12-03T09:00:00Z")));
+        assert_eq!(span.last, Some(at("2026-12-03T11:00:00Z")));
+    }
 }
