@@ -889,3 +889,39 @@ fn all_events_lenient(dir: &Path) -> (usize, usize) {
     }
     (whole, torn)
 }
+
+#[test]
+fn budget_held_by_quiet_threads_comes_back_to_a_busy_one() {
+    let sink = TestSink::default();
+    let logger = AuditLogger::builder()
+        .sink(Box::new(sink.clone()))
+        .queue_budget_bytes(16 * 1024)
+        .flush_interval(Duration::from_secs(3_600))
+        .build()
+        .unwrap();
+    let quiet_done = std::sync::Barrier::new(65);
+    let (finished, busy_done) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for idx in 0..64 {
+            let (logger, quiet_done) = (&logger, &quiet_done);
+            // Each quiet thread logs once, keeping a chunk of budget as credit, and stays
+            // alive until the busy thread is through.
+            scope.spawn(move || {
+                logger.log(event(idx));
+                quiet_done.wait();
+            });
+        }
+        let logger = &logger;
+        scope.spawn(move || {
+            for idx in 0..1_000 {
+                logger.log(event(1_000 + idx));
+            }
+            finished.send(()).unwrap();
+        });
+        let outcome = busy_done.recv_timeout(Duration::from_secs(20));
+        quiet_done.wait();
+        assert!(outcome.is_ok(), "the busy thread starved");
+    });
+    let status = logger.shutdown().unwrap();
+    assert_eq!((status.logged, status.written), (1_064, 1_064));
+}

@@ -397,7 +397,7 @@ impl AuditLoggerBuilder {
             queues: Mutex::new(Vec::new()),
             retired: Retired::default(),
             budget_limit: self.queue_budget_bytes,
-            budget_chunk: (self.queue_budget_bytes / 64).clamp(1, 64 * 1024),
+            budget_chunk: (self.queue_budget_bytes / 16).clamp(1, 256 * 1024),
             budget_used: AtomicU64::new(0),
             backpressure: self.backpressure,
             keep_below,
@@ -971,19 +971,20 @@ impl Writer {
                     spare.push(events);
                 }
             }
-            drained.bytes += mem::take(&mut inner.bytes);
+            // Unused credit comes back too: a thread that went quiet must not sit on budget a
+            // busy thread is waiting for. A busy thread takes a new chunk after each drain.
+            drained.bytes += mem::take(&mut inner.bytes) + mem::take(&mut inner.credit);
             undeclared.dropped.merge(mem::take(&mut inner.dropped_pending));
             for (total, pending) in undeclared.sampled.iter_mut().zip(&mut inner.sampled_pending) {
                 *total += mem::take(pending);
             }
             // Only the list holds the queue: its thread has exited. Fold its counters into
-            // the retired totals and give its unused budget back.
+            // the retired totals.
             let orphaned = Arc::strong_count(queue) == 1;
             if orphaned {
                 retired.logged.fetch_add(inner.logged, Ordering::AcqRel);
                 retired.sampled.fetch_add(inner.sampled, Ordering::AcqRel);
                 retired.dropped.fetch_add(inner.dropped, Ordering::AcqRel);
-                drained.bytes += mem::take(&mut inner.credit);
             }
             !orphaned
         });
