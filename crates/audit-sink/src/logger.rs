@@ -434,13 +434,12 @@ impl AuditLoggerBuilder {
                 })?)
             }
         };
-        let writer = Writer {
-            shared: Arc::clone(&shared),
-            sink,
+        let settings = WriterSettings {
             redactor: self.redactor,
             durability: self.durability,
             flush_interval: self.flush_interval,
         };
+        let writer = Writer::new(Arc::clone(&shared), sink, settings);
         let handle = thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || writer.run())
@@ -803,6 +802,13 @@ struct Undeclared {
     sampled: [u64; N_TYPES],
 }
 
+/// The builder's settings the writer thread needs.
+struct WriterSettings {
+    redactor: Redactor,
+    durability: Durability,
+    flush_interval: Duration,
+}
+
 /// The writer thread's state.
 struct Writer {
     shared: Arc<Shared>,
@@ -810,6 +816,16 @@ struct Writer {
     redactor: Redactor,
     durability: Durability,
     flush_interval: Duration,
+    undeclared: Undeclared,
+    /// The chunk being written, reused.
+    batch: Vec<RedactedEvent>,
+    /// Emptied queue vectors, handed back to producers with their capacity.
+    spare: Vec<Vec<AuditEvent>>,
+    /// When to try a failing sink again, and the wait that led there.
+    backoff: Option<(Instant, Duration)>,
+    last_sampled_record: Instant,
+    last_sync: Instant,
+    unsynced: bool,
 }
 
 /// What one drain of all queues took out.
@@ -824,32 +840,43 @@ struct AliveGuard(Arc<Shared>);
 impl Drop for AliveGuard {
     fn drop(&mut self) {
         self.0.writer_alive.store(false, Ordering::Release);
-        let _control = self.0.control();
+        let control = self.0.control();
         self.0.control_changed.notify_all();
-        drop(_control);
+        drop(control);
         let _space = self.0.space.lock();
         self.0.space_freed.notify_all();
     }
 }
 
 impl Writer {
+    fn new(shared: Arc<Shared>, sink: Box<dyn Sink>, settings: WriterSettings) -> Writer {
+        Writer {
+            shared,
+            sink,
+            redactor: settings.redactor,
+            durability: settings.durability,
+            flush_interval: settings.flush_interval,
+            undeclared: Undeclared::default(),
+            batch: Vec::new(),
+            spare: Vec::new(),
+            backoff: None,
+            last_sampled_record: Instant::now(),
+            last_sync: Instant::now(),
+            unsynced: false,
+        }
+    }
+
+    /// One cycle per wake-up: drain, write, sync when due, complete flushes, sleep unless
+    /// producers are busy.
     fn run(mut self) {
         let _alive = AliveGuard(Arc::clone(&self.shared));
-        let mut undeclared = Undeclared::default();
-        let mut batch: Vec<RedactedEvent> = Vec::new();
-        let mut spare: Vec<Vec<AuditEvent>> = Vec::new();
-        let mut backoff: Option<(Instant, Duration)> = None;
-        let mut last_sampled_record = Instant::now();
-        let mut last_sync = Instant::now();
-        let mut unsynced = false;
-
         loop {
-            let (target, shutdown) = {
+            let (target, shutdown, forced) = {
                 let control = self.shared.control();
-                (control.requested, control.shutdown)
+                let forced = control.shutdown || control.requested > control.completed;
+                (control.requested, control.shutdown, forced)
             };
-            let forced = shutdown || target > self.shared.control().completed;
-            if let Some((retry_at, _)) = backoff {
+            if let Some((retry_at, _)) = self.backoff {
                 let now = Instant::now();
                 if !forced && now < retry_at {
                     thread::park_timeout(retry_at - now);
@@ -857,80 +884,15 @@ impl Writer {
                 }
             }
 
-            let mut drained = self.drain(&mut undeclared, &mut spare);
+            let drained = self.drain();
             let n_events = drained.events.len();
             let declare_sampled =
-                forced || last_sampled_record.elapsed() >= SAMPLED_RECORD_INTERVAL;
-            let mut cycle_error = None;
-
-            // Written in chunks, each chunk's budget given back as soon as it is written, so
-            // that producers refill the queues while the writer works rather than waiting for
-            // the whole drain.
-            let n_chunks = n_events.div_ceil(MAX_BATCH_EVENTS).max(1);
-            let mut events = drained.events.drain(..);
-            let mut released = 0;
-            for chunk_idx in 0..n_chunks {
-                let last_chunk = chunk_idx + 1 == n_chunks;
-                batch.extend(
-                    events.by_ref().take(MAX_BATCH_EVENTS).map(|event| self.redactor.redact(event)),
-                );
-                let n_batch_events = batch.len() as u64;
-                let span = time_span(&batch);
-                let n_internal = if last_chunk {
-                    self.push_declarations(&undeclared, declare_sampled, &mut batch)
-                } else {
-                    0
-                };
-                if !batch.is_empty() {
-                    match self.sink.write_batch(&batch) {
-                        Ok(()) => {
-                            self.shared.written.fetch_add(n_batch_events, Ordering::AcqRel);
-                            self.shared.internal_records.fetch_add(n_internal, Ordering::AcqRel);
-                            unsynced = true;
-                            if last_chunk {
-                                undeclared.dropped = Span::default();
-                                undeclared.lost = Span::default();
-                                if declare_sampled {
-                                    undeclared.sampled = [0; N_TYPES];
-                                    last_sampled_record = Instant::now();
-                                }
-                            }
-                        }
-                        Err(error) => {
-                            let reason = error_chain(&error);
-                            self.shared.lost.fetch_add(n_batch_events, Ordering::AcqRel);
-                            if let Some((first, last)) = span {
-                                undeclared.lost.add(n_batch_events, first, last);
-                            }
-                            undeclared.lost_reason = format!("write failed: {reason}");
-                            cycle_error = Some(reason);
-                        }
-                    }
-                }
-                batch.clear();
-                let share = if last_chunk {
-                    drained.bytes - released
-                } else {
-                    drained.bytes * MAX_BATCH_EVENTS as u64 / n_events as u64
-                };
-                released += share;
-                self.shared.release(share);
+                forced || self.last_sampled_record.elapsed() >= SAMPLED_RECORD_INTERVAL;
+            let mut cycle_error = self.write_drained(drained, declare_sampled);
+            if cycle_error.is_none() {
+                cycle_error = self.sync_if_due(forced);
             }
-            drop(events);
-            if spare.len() < 4 {
-                spare.push(drained.events);
-            }
-            let sync_due = unsynced
-                && self.durability != Durability::None
-                && (forced || last_sync.elapsed() >= GROUP_COMMIT_INTERVAL);
-            if sync_due && cycle_error.is_none() {
-                match self.sink.flush() {
-                    Ok(()) => unsynced = false,
-                    Err(error) => cycle_error = Some(error_chain(&error)),
-                }
-                last_sync = Instant::now();
-            }
-            self.record_health(&cycle_error, &mut backoff);
+            self.record_health(&cycle_error);
 
             if forced {
                 self.complete(target, cycle_error);
@@ -939,25 +901,120 @@ impl Writer {
                 break;
             }
             if n_events < BUSY_DRAIN_EVENTS {
-                let pause = if unsynced && self.durability != Durability::None {
-                    self.flush_interval.min(GROUP_COMMIT_INTERVAL)
-                } else {
-                    self.flush_interval
-                };
-                thread::park_timeout(pause);
+                thread::park_timeout(self.pause());
             }
         }
         if let Err(error) = self.sink.close() {
-            self.record_health(&Some(error_chain(&error)), &mut None);
+            self.record_health(&Some(error_chain(&error)));
+        }
+    }
+
+    /// Redacts and writes `drained` in chunks, each chunk's budget given back as soon as it
+    /// is written, so that producers refill the queues while the writer works rather than
+    /// waiting for the whole drain. The declarations ride with the last chunk. Returns the
+    /// last write error.
+    fn write_drained(&mut self, mut drained: Drained, declare_sampled: bool) -> Option<String> {
+        let n_events = drained.events.len();
+        let n_chunks = n_events.div_ceil(MAX_BATCH_EVENTS).max(1);
+        let mut events = drained.events.drain(..);
+        let mut released = 0;
+        let mut cycle_error = None;
+        for chunk_idx in 0..n_chunks {
+            let last_chunk = chunk_idx + 1 == n_chunks;
+            let redactor = &self.redactor;
+            self.batch
+                .extend(events.by_ref().take(MAX_BATCH_EVENTS).map(|event| redactor.redact(event)));
+            if let Some(error) = self.write_chunk(last_chunk, declare_sampled) {
+                cycle_error = Some(error);
+            }
+            let share = if last_chunk {
+                drained.bytes - released
+            } else {
+                drained.bytes * MAX_BATCH_EVENTS as u64 / n_events as u64
+            };
+            released += share;
+            self.shared.release(share);
+        }
+        drop(events);
+        if self.spare.len() < 4 {
+            self.spare.push(drained.events);
+        }
+        cycle_error
+    }
+
+    /// Writes `self.batch` (plus the declarations, on the last chunk) and accounts for it:
+    /// written, or lost and to be declared.
+    fn write_chunk(&mut self, last_chunk: bool, declare_sampled: bool) -> Option<String> {
+        let n_batch_events = self.batch.len() as u64;
+        let span = time_span(&self.batch);
+        let n_internal = if last_chunk { self.push_declarations(declare_sampled) } else { 0 };
+        if self.batch.is_empty() {
+            return None;
+        }
+        let result = self.sink.write_batch(&self.batch);
+        self.batch.clear();
+        match result {
+            Ok(()) => {
+                self.shared.written.fetch_add(n_batch_events, Ordering::AcqRel);
+                self.shared.internal_records.fetch_add(n_internal, Ordering::AcqRel);
+                self.unsynced = true;
+                if last_chunk {
+                    self.undeclared.dropped = Span::default();
+                    self.undeclared.lost = Span::default();
+                    if declare_sampled {
+                        self.undeclared.sampled = [0; N_TYPES];
+                        self.last_sampled_record = Instant::now();
+                    }
+                }
+                None
+            }
+            Err(error) => {
+                let reason = error_chain(&error);
+                self.shared.lost.fetch_add(n_batch_events, Ordering::AcqRel);
+                if let Some((first, last)) = span {
+                    self.undeclared.lost.add(n_batch_events, first, last);
+                }
+                self.undeclared.lost_reason = format!("write failed: {reason}");
+                Some(reason)
+            }
+        }
+    }
+
+    /// Syncs under a durable mode when something is unsynced and a flush asks for it or the
+    /// group-commit interval has passed.
+    fn sync_if_due(&mut self, forced: bool) -> Option<String> {
+        let due = self.unsynced
+            && self.durability != Durability::None
+            && (forced || self.last_sync.elapsed() >= GROUP_COMMIT_INTERVAL);
+        if !due {
+            return None;
+        }
+        self.last_sync = Instant::now();
+        match self.sink.flush() {
+            Ok(()) => {
+                self.unsynced = false;
+                None
+            }
+            Err(error) => Some(error_chain(&error)),
+        }
+    }
+
+    /// How long to sleep: the flush interval, shorter while a group commit is pending.
+    fn pause(&self) -> Duration {
+        if self.unsynced && self.durability != Durability::None {
+            self.flush_interval.min(GROUP_COMMIT_INTERVAL)
+        } else {
+            self.flush_interval
         }
     }
 
     /// Takes every queue's events and pending counts, recycling vectors, and retires the
     /// queues of threads that have exited.
-    fn drain(&self, undeclared: &mut Undeclared, spare: &mut Vec<Vec<AuditEvent>>) -> Drained {
+    fn drain(&mut self) -> Drained {
         let mut drained = Drained { events: Vec::new(), bytes: 0 };
         let mut queues = self.shared.queues();
         let retired = &self.shared.retired;
+        let (undeclared, spare) = (&mut self.undeclared, &mut self.spare);
         queues.retain(|queue| {
             let mut inner = queue.lock();
             if !inner.events.is_empty() {
@@ -993,12 +1050,10 @@ impl Writer {
 
     /// Appends the records declaring drops, losses and (when `with_sampled`) sampling; returns
     /// how many.
-    fn push_declarations(
-        &self,
-        undeclared: &Undeclared,
-        with_sampled: bool,
-        batch: &mut Vec<RedactedEvent>,
-    ) -> u64 {
+    /// Appends to `self.batch` the records declaring drops, losses and (when `with_sampled`)
+    /// sampling; returns how many.
+    fn push_declarations(&mut self, with_sampled: bool) -> u64 {
+        let undeclared = &self.undeclared;
         let mut records = Vec::new();
         if undeclared.dropped.count > 0 {
             let reason = format!(
@@ -1019,26 +1074,25 @@ impl Writer {
             }
         }
         let n_records = records.len() as u64;
-        batch.extend(records.into_iter().map(|record| self.redactor.redact(record)));
+        let redactor = &self.redactor;
+        self.batch.extend(records.into_iter().map(|record| redactor.redact(record)));
         n_records
     }
 
-    fn record_health(
-        &self,
-        cycle_error: &Option<String>,
-        backoff: &mut Option<(Instant, Duration)>,
-    ) {
+    /// Publishes the sink's health, and backs off while it fails.
+    fn record_health(&mut self, cycle_error: &Option<String>) {
         match cycle_error {
             None => {
                 self.shared.healthy.store(true, Ordering::Release);
-                *backoff = None;
+                self.backoff = None;
             }
             Some(error) => {
                 self.shared.healthy.store(false, Ordering::Release);
                 *self.shared.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some(error.clone());
-                let wait = backoff.map_or(FIRST_BACKOFF, |(_, wait)| (wait * 2).min(MAX_BACKOFF));
-                *backoff = Some((Instant::now() + wait, wait));
+                let wait =
+                    self.backoff.map_or(FIRST_BACKOFF, |(_, wait)| (wait * 2).min(MAX_BACKOFF));
+                self.backoff = Some((Instant::now() + wait, wait));
             }
         }
     }
