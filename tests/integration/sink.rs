@@ -925,3 +925,22 @@ fn budget_held_by_quiet_threads_comes_back_to_a_busy_one() {
     let status = logger.shutdown().unwrap();
     assert_eq!((status.logged, status.written), (1_064, 1_064));
 }
+
+#[test]
+fn a_failed_compression_shows_in_the_status_and_keeps_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = format!("{}\n", event(0).to_json_line());
+    fs::write(dir.path().join("audit-2026-12-02.jsonl"), &original).unwrap();
+    // A directory where the compressor wants its temporary file makes the compression fail.
+    let temp = format!(".audit-2026-12-02.jsonl.gz.{}.tmp", std::process::id());
+    fs::create_dir(dir.path().join(&temp)).unwrap();
+
+    let clock = clock(NOON);
+    let logger = builder(dir.path(), &clock).compress_rotated(true).build().unwrap();
+    logger.log(event(1));
+    let status = logger.shutdown().unwrap();
+    let error = status.background_error.expect("the compression error is reported");
+    assert!(error.contains("audit-2026-12-02.jsonl.gz"), "{error}");
+    assert!(status.healthy, "a background failure loses nothing");
+    assert_eq!(read_text(&dir.path().join("audit-2026-12-02.jsonl")), original);
+}

@@ -454,6 +454,10 @@ impl Sink for FileSink {
         self.sync()
     }
 
+    fn background_error(&self) -> Option<String> {
+        self.compression_error()
+    }
+
     fn close(&mut self) -> Result<(), SinkError> {
         let synced = self.flush();
         if let Some(compressor) = &mut self.compressor {

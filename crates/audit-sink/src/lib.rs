@@ -76,4 +76,10 @@ pub trait Sink: Send {
     ///
     /// When the final flush failed.
     fn close(&mut self) -> Result<(), SinkError>;
+
+    /// The last failure of work the sink does in the background (the file sink's gzip), for
+    /// the logger's status; such a failure loses no event.
+    fn background_error(&self) -> Option<String> {
+        None
+    }
 }

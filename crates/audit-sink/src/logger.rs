@@ -62,6 +62,9 @@ pub struct LoggerStatus {
     pub healthy: bool,
     /// The sink's last error, with its causes, if it ever failed.
     pub last_error: Option<String>,
+    /// The last failure of the sink's background work (compressing a rotated file), which
+    /// loses no event; the file stays uncompressed.
+    pub background_error: Option<String>,
 }
 
 /// Events of one span of time that did not reach the log, to be declared in a record.
@@ -192,6 +195,7 @@ struct Shared {
     internal_records: AtomicU64,
     healthy: AtomicBool,
     last_error: Mutex<Option<String>>,
+    background_error: Mutex<Option<String>>,
 }
 
 static NEXT_LOGGER_ID: AtomicU64 = AtomicU64::new(1);
@@ -414,6 +418,7 @@ impl AuditLoggerBuilder {
             internal_records: AtomicU64::new(0),
             healthy: AtomicBool::new(true),
             last_error: Mutex::new(None),
+            background_error: Mutex::new(None),
         });
         if !self.enabled {
             return Ok(AuditLogger { shared, writer: None });
@@ -636,6 +641,8 @@ impl AuditLogger {
         status.internal_records = shared.internal_records.load(Ordering::Acquire);
         status.healthy = shared.healthy.load(Ordering::Acquire);
         status.last_error = shared.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        status.background_error =
+            shared.background_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
         status
     }
 }
@@ -904,9 +911,9 @@ impl Writer {
                 thread::park_timeout(self.pause());
             }
         }
-        if let Err(error) = self.sink.close() {
-            self.record_health(&Some(error_chain(&error)));
-        }
+        let closed = self.sink.close();
+        // Closing finishes the background work, which may have failed only now.
+        self.record_health(&closed.err().map(|error| error_chain(&error)));
     }
 
     /// Redacts and writes `drained` in chunks, each chunk's budget given back as soon as it
@@ -1081,6 +1088,9 @@ impl Writer {
 
     /// Publishes the sink's health, and backs off while it fails.
     fn record_health(&mut self, cycle_error: &Option<String>) {
+        if let Some(error) = self.sink.background_error() {
+            *self.shared.background_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+        }
         match cycle_error {
             None => {
                 self.shared.healthy.store(true, Ordering::Release);
