@@ -762,7 +762,11 @@ fn record_writes_valid_lines_and_rejects_invalid_ones_by_line_number() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    stdin.write_all(b"\xff\xfe not utf-8\n").unwrap();
+    stdin.write_all(valid.as_bytes()).unwrap();
+    drop(stdin);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
 
@@ -771,8 +775,9 @@ fn record_writes_valid_lines_and_rejects_invalid_ones_by_line_number() {
     assert!(stderr.contains("stdin:5: rejected: "), "{stderr}");
     assert!(stderr.contains("stdin:6: rejected: severity: unknown severity \"loud\""), "{stderr}");
     assert!(!stderr.contains("stdin:3:"), "a blank line is skipped: {stderr}");
-    assert!(stderr.contains("2 recorded, 3 rejected, 2 written"), "{stderr}");
-    assert_eq!(all_events(dir.path()).len(), 2);
+    assert!(stderr.contains("stdin:7: rejected: not UTF-8"), "{stderr}");
+    assert!(stderr.contains("3 recorded, 4 rejected, 3 written"), "{stderr}");
+    assert_eq!(all_events(dir.path()).len(), 3, "the last line, without newline, counts too");
 }
 
 #[test]

@@ -66,19 +66,34 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening the audit directory {}", config.dir.display()))?;
 
     let (mut n_recorded, mut n_invalid) = (0_u64, 0_u64);
-    for (line_idx, line) in io::stdin().lock().lines().enumerate() {
-        let line = line.with_context(|| format!("reading stdin line {}", line_idx + 1))?;
+    let mut stdin = io::stdin().lock();
+    let mut bytes = Vec::new();
+    for line_number in 1_u64.. {
+        bytes.clear();
+        let n_read = stdin
+            .read_until(b'\n', &mut bytes)
+            .with_context(|| format!("reading stdin line {line_number}"))?;
+        if n_read == 0 {
+            break;
+        }
+        // A line that is not UTF-8 is one bad line, not the end of the stream.
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            n_invalid += 1;
+            eprintln!("stdin:{line_number}: rejected: not UTF-8");
+            continue;
+        };
+        let line = line.strip_suffix('\n').unwrap_or(line);
         if line.trim().is_empty() {
             continue;
         }
-        match AuditEvent::from_json(&line) {
+        match AuditEvent::from_json(line) {
             Ok(event) => {
                 logger.log(event);
                 n_recorded += 1;
             }
             Err(error) => {
                 n_invalid += 1;
-                eprintln!("stdin:{}: rejected: {error}", line_idx + 1);
+                eprintln!("stdin:{line_number}: rejected: {error}");
             }
         }
     }
