@@ -3,3 +3,4 @@
 mod config;
 mod core_events;
 mod verify;
+mod sink;

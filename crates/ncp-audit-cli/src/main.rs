@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 
 mod cmd_config;
 mod cmd_verify;
+mod cmd_demo;
+mod cmd_record;
 
 /// Record, query, verify and redact the audit trail of AI code-execution sandboxes.
 #[derive(Debug, Parser)]
@@ -47,6 +49,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read events as JSON lines on stdin, validate them strictly, redact them and write them
+    /// to the audit directory.
+    ///
+    /// Each invalid line is rejected with its number on stderr; the valid ones are written.
+    /// Exits 0 when every line was valid and written, 1 when any line was rejected, 2 on an
+    /// error (the directory cannot be opened, or events could not be written).
+    Record(cmd_record::RecordArgs),
+    /// Run a realistic Code-Mode sandbox session through the whole pipeline into a directory,
+    /// then show what an operator would see.
+    ///
+    /// Exits 0 when the session was written and none of its planted secrets reached a file,
+    /// 1 when a secret did, 2 on an error.
+    Demo(cmd_demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +72,8 @@ fn main() -> ExitCode {
         Command::Verify { dir, json } => {
             audit_dir(dir).and_then(|dir| cmd_verify::run(&dir, json))
         }
+        Command::Record(args) => cmd_record::run(&args),
+        Command::Demo(args) => cmd_demo::run(&args),
     };
     match result {
         Ok(code) => code,

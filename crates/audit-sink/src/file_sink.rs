@@ -1,0 +1,511 @@
+//! The file sink: daily files, size rotation, retention, compression, several processes.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use audit_config::Durability;
+use audit_core::{AuditEvent, Details, EventType};
+use audit_redact::{RedactedEvent, Redactor};
+
+use crate::clock::{Clock, SystemClock};
+use crate::compress::{Compressor, temp_owner};
+use crate::naming::SegmentName;
+use crate::retention::{Retention, rotated_segments, select_expired};
+use crate::{Sink, SinkError};
+
+/// The advisory lock file every writer of a directory locks around appends and rotation.
+pub(crate) const LOCK_FILE_NAME: &str = ".audit.lock";
+
+/// How a [`FileSink`] lays out, rotates and keeps its files.
+#[derive(Debug, Clone)]
+pub struct FileSinkOptions {
+    /// The directory of the audit files; created (mode 0700) when missing.
+    pub dir: PathBuf,
+    /// The size a file may reach, in bytes; a write that would pass it rotates the file
+    /// first. `0` turns size rotation off. A single line longer than the limit is written
+    /// alone into a fresh file, the only case where a file exceeds it.
+    pub max_file_size_bytes: u64,
+    /// Which rotated files to keep.
+    pub retention: Retention,
+    /// Whether rotated files are gzipped on a background thread.
+    pub compress_rotated: bool,
+    /// When writes reach stable storage: [`Durability::Sync`] syncs after every batch, the
+    /// other modes only when [`Sink::flush`] is called.
+    pub durability: Durability,
+    /// The time source deciding the day of the active file.
+    pub clock: Arc<dyn Clock>,
+    /// Redacts the sink's own `audit_files_pruned` records.
+    pub redactor: Redactor,
+}
+
+impl FileSinkOptions {
+    /// Options for `dir` with no rotation, no retention, no compression, no syncing and the
+    /// system clock.
+    pub fn new(dir: impl Into<PathBuf>) -> FileSinkOptions {
+        FileSinkOptions {
+            dir: dir.into(),
+            max_file_size_bytes: 0,
+            retention: Retention::default(),
+            compress_rotated: false,
+            durability: Durability::None,
+            clock: Arc::new(SystemClock),
+            redactor: Redactor::default(),
+        }
+    }
+}
+
+/// The open active file and the identity it had when opened.
+#[derive(Debug)]
+struct Active {
+    file: File,
+    name: SegmentName,
+    identity: (u64, u64),
+}
+
+/// The lock file, and its identity, so that a directory removed and recreated under a running
+/// writer gets a fresh lock rather than a lock on a deleted file.
+#[derive(Debug)]
+struct DirLock {
+    file: Arc<File>,
+    identity: (u64, u64),
+}
+
+/// Holds the directory lock; unlocks when dropped.
+struct LockGuard(Arc<File>);
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // Closing the file would release the lock too; an unlock that fails leaves nothing
+        // to clean up.
+        let _ = self.0.unlock();
+    }
+}
+
+/// Writes batches of events as JSON lines to `audit-YYYY-MM-DD.jsonl` in a directory.
+///
+/// The day is the UTC day of the write, taken from the [`Clock`]; at UTC midnight the next
+/// write goes to the new day's file and the previous day's file counts as rotated. Before a
+/// write would take the active file past the size limit, the file is renamed to
+/// `audit-YYYY-MM-DD.NNNNNN.jsonl` with the next free sequence of the day and a new one is
+/// started.
+///
+/// Every append and rotation happens under an exclusive advisory lock on `.audit.lock`, and
+/// before each append the sink checks that its open file is still the file at the active path,
+/// reopening it otherwise. So several processes can share a directory: no interleaved lines,
+/// and one process's rotation never strands another's writes.
+///
+/// When the sink opens an active file that does not end with a newline (a writer was killed
+/// in the middle of a line), it appends a newline first, so that the torn line stays
+/// recognisable as such (it does not parse) and the sink's own lines are never glued to it.
+#[derive(Debug)]
+pub struct FileSink {
+    options: FileSinkOptions,
+    lock: Option<DirLock>,
+    active: Option<Active>,
+    buffer: Vec<u8>,
+    line_ends: Vec<usize>,
+    compressor: Option<Compressor>,
+    rotated_since_retention: bool,
+}
+
+impl FileSink {
+    /// Opens the sink: creates the directory if needed, then, under the lock, recovers from
+    /// an earlier crash (temporary files of compressions that never finished, segments
+    /// compressed but not yet removed), queues uncompressed rotated segments for compression
+    /// and applies retention, recording any deletion in the active file.
+    ///
+    /// # Errors
+    ///
+    /// A [`SinkError`] naming the directory or file that could not be created, opened or
+    /// locked, with the cause.
+    pub fn open(options: FileSinkOptions) -> Result<FileSink, SinkError> {
+        let compressor = if options.compress_rotated {
+            Some(Compressor::start(options.dir.clone())?)
+        } else {
+            None
+        };
+        let mut sink = FileSink {
+            options,
+            lock: None,
+            active: None,
+            buffer: Vec::with_capacity(64 * 1024),
+            line_ends: Vec::new(),
+            compressor,
+            rotated_since_retention: true,
+        };
+        sink.create_dir()?;
+        sink.write_lines(true)?;
+        Ok(sink)
+    }
+
+    /// The directory written to.
+    pub fn dir(&self) -> &Path {
+        &self.options.dir
+    }
+
+    /// The last error of the background compression, if one failed.
+    pub fn compression_error(&self) -> Option<String> {
+        self.compressor.as_ref().and_then(Compressor::last_error)
+    }
+
+    fn create_dir(&self) -> Result<(), SinkError> {
+        let dir = &self.options.dir;
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|error| SinkError::io("create directory", dir, error))
+    }
+
+    /// Takes the directory lock, reopening the lock file when the directory was removed or
+    /// the file replaced since it was opened.
+    fn lock(&mut self) -> Result<LockGuard, SinkError> {
+        let path = self.options.dir.join(LOCK_FILE_NAME);
+        loop {
+            if self.lock.is_none() {
+                self.lock = Some(self.open_lock(&path)?);
+            }
+            // OK because the line above filled it.
+            let lock = self.lock.as_ref().expect("lock file open");
+            lock.file.lock().map_err(|error| SinkError::io("lock", &path, error))?;
+            let guard = LockGuard(Arc::clone(&lock.file));
+            if identity_of(&path) == Some(lock.identity) {
+                return Ok(guard);
+            }
+            drop(guard);
+            self.lock = None;
+        }
+    }
+
+    fn open_lock(&self, path: &Path) -> Result<DirLock, SinkError> {
+        let open =
+            || OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path);
+        let file = match open() {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                self.create_dir()?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(|error| SinkError::io("open", path, error))?;
+        let metadata = file.metadata().map_err(|error| SinkError::io("stat", path, error))?;
+        Ok(DirLock { file: Arc::new(file), identity: (metadata.dev(), metadata.ino()) })
+    }
+
+    /// Appends the lines in `self.buffer` under the lock, rotating as needed. On start-up
+    /// (`starting`) it also recovers and applies retention even with nothing to write.
+    fn write_lines(&mut self, starting: bool) -> Result<(), SinkError> {
+        let _guard = self.lock()?;
+        let result = self.write_lines_locked(starting);
+        if result.is_err() {
+            // A failed file may be broken (removed, replaced, full): start afresh next time.
+            self.active = None;
+        }
+        self.buffer.clear();
+        self.line_ends.clear();
+        result
+    }
+
+    fn write_lines_locked(&mut self, starting: bool) -> Result<(), SinkError> {
+        let day = self.options.clock.now().utc_date();
+        self.ensure_active(&day)?;
+        if starting {
+            self.recover()?;
+        }
+        if self.rotated_since_retention {
+            self.apply_retention()?;
+        }
+
+        let mut line_idx = 0;
+        while line_idx < self.line_ends.len() {
+            let start = if line_idx == 0 { 0 } else { self.line_ends[line_idx - 1] };
+            let size = self.active_len()?;
+            let end_idx = self.lines_that_fit(line_idx, start, size);
+            if end_idx == line_idx {
+                self.rotate(&day)?;
+                continue;
+            }
+            let end = self.line_ends[end_idx - 1];
+            self.append(start, end, size)?;
+            line_idx = end_idx;
+            if self.rotated_since_retention {
+                // The pruning record goes after the lines already queued, into this loop.
+                self.apply_retention()?;
+            }
+        }
+        if self.options.durability == Durability::Sync {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// The index one past the last line, from `line_idx`, that fits in the active file of
+    /// `size` bytes; `line_idx` itself when the file must rotate first. An empty file takes at
+    /// least one line, however long.
+    fn lines_that_fit(&self, line_idx: usize, start: usize, size: u64) -> usize {
+        let limit = self.options.max_file_size_bytes;
+        if limit == 0 {
+            return self.line_ends.len();
+        }
+        let room = limit.saturating_sub(size) as usize;
+        let fitting = self.line_ends[line_idx..].partition_point(|&end| end - start <= room);
+        if fitting == 0 && size == 0 { line_idx + 1 } else { line_idx + fitting }
+    }
+
+    fn active_len(&self) -> Result<u64, SinkError> {
+        let active = self.active_ref();
+        let metadata = active.file.metadata().map_err(|error| self.error("stat", error))?;
+        Ok(metadata.len())
+    }
+
+    /// Writes `buffer[start..end]` in one call; on failure cuts the file back to `size`, so a
+    /// batch lands whole or not at all whenever the file system lets it.
+    fn append(&mut self, start: usize, end: usize, size: u64) -> Result<(), SinkError> {
+        let active = self.active_ref();
+        if let Err(error) = (&active.file).write_all(&self.buffer[start..end]) {
+            let _ = active.file.set_len(size);
+            return Err(self.error("append to", error));
+        }
+        Ok(())
+    }
+
+    fn active_ref(&self) -> &Active {
+        // OK because every caller runs after `ensure_active` or `rotate`, which open it.
+        self.active.as_ref().expect("active file open")
+    }
+
+    fn error(&self, action: &'static str, error: io::Error) -> SinkError {
+        let name = self.active.as_ref().map(|active| active.name.to_string()).unwrap_or_default();
+        SinkError::io(action, self.options.dir.join(name), error)
+    }
+
+    /// Makes sure the open file is the day file of `day` at its path, reopening it when the
+    /// day changed or the file was rotated, removed or replaced by anyone.
+    fn ensure_active(&mut self, day: &str) -> Result<(), SinkError> {
+        let name = SegmentName::day_file(day);
+        let path = self.options.dir.join(name.to_string());
+        if let Some(active) = &self.active
+            && active.name == name
+            && identity_of(&path) == Some(active.identity)
+        {
+            return Ok(());
+        }
+        if let Some(previous) = self.active.take()
+            && previous.name != name
+        {
+            // The previous day is over: its file is now a rotated segment.
+            self.rotated_since_retention = true;
+            self.submit_compression(previous.name);
+        }
+        self.active = Some(self.open_active(name, &path)?);
+        Ok(())
+    }
+
+    fn open_active(&self, name: SegmentName, path: &Path) -> Result<Active, SinkError> {
+        let open =
+            || OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(path);
+        let file = match open() {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                self.create_dir()?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(|error| SinkError::io("open", path, error))?;
+        let metadata = file.metadata().map_err(|error| SinkError::io("stat", path, error))?;
+        terminate_torn_line(&file, metadata.len())
+            .map_err(|error| SinkError::io("terminate the torn last line of", path, error))?;
+        Ok(Active { file, name, identity: (metadata.dev(), metadata.ino()) })
+    }
+
+    /// Renames the active file to the next free sequence of its day and opens a new one.
+    fn rotate(&mut self, day: &str) -> Result<(), SinkError> {
+        let Some(active) = self.active.take() else {
+            return self.ensure_active(day);
+        };
+        let dir = &self.options.dir;
+        let files = list_segments(dir)?;
+        let highest = files
+            .iter()
+            .filter(|(name, _)| name.day == active.name.day)
+            .filter_map(|(name, _)| name.sequence)
+            .max()
+            .unwrap_or(0);
+        let rotated = SegmentName::rotated(&active.name.day, highest + 1);
+        let from = dir.join(active.name.to_string());
+        let to = dir.join(rotated.to_string());
+        fs::rename(&from, &to).map_err(|error| SinkError::io("rotate", &from, error))?;
+        if self.options.durability != Durability::None {
+            let _ = active.file.sync_data();
+        }
+        self.rotated_since_retention = true;
+        self.submit_compression(rotated);
+        self.ensure_active(day)
+    }
+
+    fn submit_compression(&self, name: SegmentName) {
+        if let Some(compressor) = &self.compressor {
+            compressor.submit(name);
+        }
+    }
+
+    /// Start-up recovery: removes temporary files of dead compressions, removes originals
+    /// whose `.gz` is complete, and queues the rest of the uncompressed rotated segments.
+    fn recover(&mut self) -> Result<(), SinkError> {
+        let dir = self.options.dir.clone();
+        let entries = fs::read_dir(&dir).map_err(|error| SinkError::io("list", &dir, error))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(owner) = name.to_str().and_then(temp_owner) else { continue };
+            if owner != std::process::id() && !Path::new(&format!("/proc/{owner}")).exists() {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        if self.compressor.is_none() {
+            return Ok(());
+        }
+        let active_day = self.active_ref().name.day.clone();
+        let files = list_segments(&dir)?;
+        for segment in rotated_segments(&files, &active_day) {
+            // Compression also settles a segment found in both forms (see
+            // `compress::settle_existing`).
+            if segment.files.iter().any(|file| file.ends_with(".jsonl")) {
+                self.submit_compression(segment.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the rotated segments retention no longer keeps and records their names.
+    fn apply_retention(&mut self) -> Result<(), SinkError> {
+        self.rotated_since_retention = false;
+        let retention = self.options.retention;
+        if retention == Retention::default() {
+            return Ok(());
+        }
+        let dir = self.options.dir.clone();
+        let active_day = self.active_ref().name.day.clone();
+        let files = list_segments(&dir)?;
+        let segments = rotated_segments(&files, &active_day);
+        let now = self.options.clock.now();
+        let expired = select_expired(&segments, &retention, now.as_unix_millis());
+        let mut deleted = Vec::new();
+        for file in expired.iter().flat_map(|segment| &segment.files) {
+            match fs::remove_file(dir.join(file)) {
+                Ok(()) => deleted.push(file.clone()),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(SinkError::io("delete", dir.join(file), error)),
+            }
+        }
+        if !deleted.is_empty() {
+            self.push_pruned_record(deleted, now, &retention);
+        }
+        Ok(())
+    }
+
+    fn push_pruned_record(
+        &mut self,
+        deleted: Vec<String>,
+        now: audit_core::Timestamp,
+        retention: &Retention,
+    ) {
+        let mut details = Details::new();
+        details.insert("count".into(), deleted.len().into());
+        details.insert("files".into(), deleted.into());
+        details.insert("reason".into(), "retention".into());
+        details.insert("maxFiles".into(), retention.max_files.into());
+        if let Some(days) = retention.max_age_days {
+            details.insert("maxAgeDays".into(), days.into());
+        }
+        if let Some(bytes) = retention.max_total_bytes {
+            details.insert("maxTotalBytes".into(), bytes.into());
+        }
+        let event = AuditEvent::new(EventType::AuditFilesPruned, details).at(now);
+        self.options.redactor.redact(event).write_json_line(&mut self.buffer);
+        self.line_ends.push(self.buffer.len());
+    }
+
+    fn sync(&self) -> Result<(), SinkError> {
+        match &self.active {
+            Some(active) => active.file.sync_data().map_err(|error| self.error("sync", error)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Sink for FileSink {
+    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), SinkError> {
+        self.buffer.clear();
+        self.line_ends.clear();
+        for event in events {
+            event.write_json_line(&mut self.buffer);
+            self.line_ends.push(self.buffer.len());
+        }
+        self.write_lines(false)
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        if self.options.durability == Durability::None {
+            return Ok(());
+        }
+        self.sync()
+    }
+
+    fn background_error(&self) -> Option<String> {
+        self.compression_error()
+    }
+
+    fn close(&mut self) -> Result<(), SinkError> {
+        let synced = self.flush();
+        if let Some(compressor) = &mut self.compressor {
+            compressor.finish();
+        }
+        self.active = None;
+        synced
+    }
+}
+
+/// The device and inode of the file at `path`, if there is one.
+fn identity_of(path: &Path) -> Option<(u64, u64)> {
+    fs::metadata(path).ok().map(|metadata| (metadata.dev(), metadata.ino()))
+}
+
+/// Appends a newline when a non-empty file does not end with one.
+fn terminate_torn_line(file: &File, len: u64) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0_u8];
+    file.read_exact_at(&mut last, len - 1)?;
+    if last[0] != b'\n' {
+        let mut writer = file;
+        writer.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Every file in `dir` whose name this system writes, with its size.
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(SegmentName, u64)>, SinkError> {
+    let entries = fs::read_dir(dir).map_err(|error| SinkError::io("list", dir, error))?;
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
+            continue;
+        };
+        // A file deleted between the listing and the stat is simply no longer there.
+        if let Ok(metadata) = entry.metadata() {
+            files.push((name, metadata.len()));
+        }
+    }
+    Ok(files)
+}
+
+/// Syncs the directory entry list, so that a rename survives a power cut.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), SinkError> {
+    File::open(dir)
+        .and_then(|dir_file| dir_file.sync_all())
+        .map_err(|error| SinkError::io("sync directory", dir, error))
+}
