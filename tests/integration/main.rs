@@ -2,5 +2,5 @@
 
 mod config;
 mod core_events;
-mod verify;
 mod sink;
+mod verify;

@@ -56,7 +56,8 @@ fn read_text(path: &Path) -> String {
     }
 }
 
-/// Every line of every segment in `dir`, in time order, each checked to be a valid event.
+/// Every line of every segment in `dir`, in time order, each checked to be a valid event,
+/// without the chain's checkpoints (bookkeeping that opens each file).
 fn all_events(dir: &Path) -> Vec<AuditEvent> {
     let mut events = Vec::new();
     for name in segment_names(dir) {
@@ -65,7 +66,9 @@ fn all_events(dir: &Path) -> Vec<AuditEvent> {
         for (line_idx, line) in text.lines().enumerate() {
             let event = AuditEvent::from_json(line)
                 .unwrap_or_else(|error| panic!("{name}:{}: {error}: {line}", line_idx + 1));
-            events.push(event);
+            if event.event_type != EventType::AuditCheckpoint {
+                events.push(event);
+            }
         }
     }
     events
@@ -163,8 +166,15 @@ fn the_file_rolls_over_at_utc_midnight_while_running() {
     logger.shutdown().unwrap();
 
     assert_eq!(segment_names(dir.path()), ["audit-2026-12-03.jsonl", "audit-2026-12-04.jsonl"]);
-    assert_eq!(read_text(&dir.path().join("audit-2026-12-03.jsonl")).lines().count(), 2);
-    assert_eq!(read_text(&dir.path().join("audit-2026-12-04.jsonl")).lines().count(), 1);
+    // Each file opens with the chain's checkpoint; the new day's names the old day's file.
+    let old_day = read_text(&dir.path().join("audit-2026-12-03.jsonl"));
+    let new_day = read_text(&dir.path().join("audit-2026-12-04.jsonl"));
+    assert_eq!(old_day.lines().count(), 1 + 2);
+    assert_eq!(new_day.lines().count(), 1 + 1);
+    let checkpoint = AuditEvent::from_json(new_day.lines().next().unwrap()).unwrap();
+    assert_eq!(checkpoint.event_type, EventType::AuditCheckpoint);
+    assert_eq!(checkpoint.details["previous"]["file"], "audit-2026-12-03.jsonl");
+    assert_eq!(checkpoint.details["previous"]["lastSeq"], 3);
 }
 
 #[test]
@@ -276,7 +286,11 @@ fn retention_keeps_the_newest_rotated_files_and_never_foreign_ones_nor_one_too_m
         assert!(dir.path().join(name).exists(), "{name} was deleted");
     }
     let active = read_text(&dir.path().join("audit-2026-12-03.jsonl"));
-    let pruned = AuditEvent::from_json(active.lines().next().unwrap()).unwrap();
+    let pruned = active
+        .lines()
+        .map(|line| AuditEvent::from_json(line).unwrap())
+        .find(|event| event.event_type != EventType::AuditCheckpoint)
+        .unwrap();
     assert_eq!(pruned.event_type, EventType::AuditFilesPruned);
     assert_eq!(
         pruned.details["files"],
@@ -427,6 +441,9 @@ fn several_loggers_on_one_directory_interleave_no_lines_and_lose_nothing() {
     for name in segment_names(dir.path()) {
         assert!(fs::metadata(dir.path().join(&name)).unwrap().len() <= 3_000, "{name}");
     }
+    // Four writers, one chain: it verifies whole.
+    let report = audit_sink::verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), audit_sink::Verdict::Intact, "{report:#?}");
 }
 
 #[test]
@@ -461,6 +478,8 @@ fn several_processes_recording_into_one_directory_lose_nothing() {
     for name in segment_names(dir.path()) {
         assert!(fs::metadata(dir.path().join(&name)).unwrap().len() <= 4_000, "{name}");
     }
+    let report = audit_sink::verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), audit_sink::Verdict::Intact, "{report:#?}");
 }
 
 #[test]

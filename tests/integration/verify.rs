@@ -149,7 +149,7 @@ fn pruned_files_are_told_apart_from_missing_ones() {
     fs::remove_file(&paths[0]).unwrap();
     let mut day_lines = read_lines(&paths[2]);
     let last = audit_core::split_chained_line(day_lines.last().unwrap().as_bytes()).unwrap();
-    let details = json!({"files": [{"file": removed, "firstSeq": 1, "lastSeq": first.len()}]});
+    let details = json!({"files": [removed.clone()], "ranges": [{"file": removed, "firstSeq": 1, "lastSeq": first.len()}]});
     let record = AuditEvent::new(EventType::AuditFilesPruned, details.as_object().unwrap().clone());
     let mut bytes = Vec::new();
     let head = append_chained_line(last.link(), record.to_json_line().as_bytes(), &mut bytes);
@@ -352,4 +352,47 @@ fn verify_command_exit_codes_and_json() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("cannot list") && stderr.contains("nope"), "{stderr}");
+}
+
+/// The real writer: rotation, compression, retention and restarts keep one chain that
+/// verifies, pruning is reported as such, and a deleted line is caught.
+#[test]
+fn what_the_writer_writes_verifies_and_tampering_with_it_does_not() {
+    use audit_sink::{AuditLogger, Retention};
+
+    let dir = tempfile::tempdir().unwrap();
+    let keep_three = Retention { max_files: 3, ..Retention::default() };
+    for run in 0..3 {
+        let logger = AuditLogger::builder()
+            .dir(dir.path())
+            .max_file_size_bytes(4_000)
+            .compress_rotated(true)
+            .retention(keep_three)
+            .build()
+            .unwrap();
+        for idx in 0..120 {
+            logger.log(
+                AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
+                    .with_detail("run", run)
+                    .with_detail("i", idx),
+            );
+            if idx % 10 == 0 {
+                logger.flush().unwrap();
+            }
+        }
+        logger.shutdown().unwrap();
+    }
+
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert!(!report.findings_of(FindingKind::Pruned).is_empty(), "{report:#?}");
+    assert!(report.files.iter().any(|file| file.name.ends_with(".gz")));
+
+    let active = dir.path().join("audit-".to_owned() + &Timestamp::now().utc_date() + ".jsonl");
+    let mut lines = read_lines(&active);
+    lines.remove(lines.len() / 2);
+    write_lines(&active, &lines);
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::Deleted), "{kinds:?}");
 }

@@ -15,17 +15,16 @@ pub fn shared_dir() -> PathBuf {
     workspace_root().join("..").join("shared")
 }
 
-/// A `Command` for the `ncp-audit` binary of this build, building it first if needed.
+/// A `Command` for the `ncp-audit` binary of this build, brought up to date first.
 ///
 /// The binary sits in the same target folder as this test executable (`target/<profile>/`,
-/// one level above `deps/`). `cargo test --workspace` builds it; running this crate alone may
-/// not, so a missing binary is built with the same cargo.
+/// one level above `deps/`). `cargo test --workspace` builds it, but running this crate alone
+/// does not, and a binary left from an older build would test old code; so the first call of
+/// each test run asks the same cargo to build it, which costs little when it is current.
 pub fn ncp_audit() -> std::process::Command {
-    let binary = binary_path("ncp-audit");
-    if !binary.exists() {
-        build_cli();
-    }
-    std::process::Command::new(binary)
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(build_cli);
+    std::process::Command::new(binary_path("ncp-audit"))
 }
 
 fn binary_path(name: &str) -> PathBuf {
@@ -39,6 +38,7 @@ fn build_cli() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
         .args(["build", "--quiet", "--package", "ncp-audit-cli", "--bin", "ncp-audit"])
+        .args(if cfg!(debug_assertions) { &[][..] } else { &["--release"][..] })
         .current_dir(workspace_root())
         .status();
     assert!(matches!(status, Ok(status) if status.success()), "building ncp-audit failed");

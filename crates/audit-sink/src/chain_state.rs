@@ -10,41 +10,121 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::io::Write;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use audit_core::{ChainLink, split_chained_line};
 
+use crate::naming::SegmentName;
 use crate::verify::HEAD_FILE;
 
 /// How far back from the end of a file to look for its last line at first; doubled until the
 /// line is found or the file start is reached.
 const TAIL_PROBE: u64 = 16 * 1024;
 
-/// The newest link on the last complete line of `file` (of `len` bytes), if that line is
-/// chained.
+/// The newest link of a directory's chain and the file that holds it (`None` before the
+/// first line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChainHead {
+    pub(crate) link: ChainLink,
+    pub(crate) file: Option<String>,
+}
+
+/// How far back from the end of a file to look for its last chained line: a torn line that a
+/// restart terminated, or a few foreign lines, may sit after it.
+const MAX_TAIL_SCAN: u64 = 4 << 20;
+
+/// The link on the last chained, complete line of `file` (of `len` bytes), if there is one
+/// within the last few megabytes.
 pub(crate) fn last_link_of(file: &File, len: u64) -> io::Result<Option<ChainLink>> {
     let mut probe = TAIL_PROBE;
     loop {
         let start = len.saturating_sub(probe);
         let mut buffer = vec![0; usize::try_from(len - start).unwrap_or(usize::MAX)];
         file.read_exact_at(&mut buffer, start)?;
-        // Ignore an incomplete last line: a torn write is not part of the chain.
-        let complete_end = match buffer.iter().rposition(|&byte| byte == b'\n') {
-            Some(end) => end,
-            None if start == 0 => return Ok(None),
-            None => {
-                probe *= 2;
-                continue;
+        // Complete lines only: everything up to the last newline. The first piece may be a
+        // partial line when the probe did not reach the file start.
+        let Some(complete_end) = buffer.iter().rposition(|&byte| byte == b'\n') else {
+            if start == 0 || probe >= MAX_TAIL_SCAN {
+                return Ok(None);
             }
+            probe *= 2;
+            continue;
         };
-        let body = &buffer[..complete_end];
-        match body.iter().rposition(|&byte| byte == b'\n') {
-            Some(newline) => return Ok(split_chained_line(&body[newline + 1..]).map(|l| l.link())),
-            None if start == 0 => return Ok(split_chained_line(body).map(|l| l.link())),
-            None => probe *= 2,
+        let mut lines = buffer[..complete_end].split(|&byte| byte == b'\n').rev().peekable();
+        while let Some(line) = lines.next() {
+            let is_partial = lines.peek().is_none() && start > 0;
+            if is_partial {
+                break;
+            }
+            if let Some(chained) = split_chained_line(line) {
+                return Ok(Some(chained.link()));
+            }
+        }
+        if start == 0 || probe >= MAX_TAIL_SCAN {
+            return Ok(None);
+        }
+        probe *= 2;
+    }
+}
+
+/// Calls `each` with every line of the segment at `path`, gzipped or not.
+fn for_each_segment_line(path: &Path, mut each: impl FnMut(&[u8])) -> io::Result<()> {
+    let file = File::open(path)?;
+    let reader: Box<dyn io::Read> = if path.extension().is_some_and(|ext| ext == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = io::BufReader::with_capacity(1 << 16, reader);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if io::BufRead::read_until(&mut reader, b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            each(&line);
         }
     }
+}
+
+/// The first and last sequence numbers in the segment at `path`, if it holds chained lines.
+pub(crate) fn seq_range_of(path: &Path) -> Option<(u64, u64)> {
+    let mut range: Option<(u64, u64)> = None;
+    let read = for_each_segment_line(path, |line| {
+        if let Some(chained) = split_chained_line(line) {
+            range = Some(match range {
+                None => (chained.seq, chained.seq),
+                Some((first, last)) => (first.min(chained.seq), last.max(chained.seq)),
+            });
+        }
+    });
+    read.ok().and(range)
+}
+
+/// The last chained link of the newest segment other than `active`, for a directory whose
+/// head anchor is gone or behind.
+pub(crate) fn newest_segment_head(dir: &Path, active: &SegmentName) -> Option<ChainHead> {
+    let mut segments: Vec<SegmentName> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| SegmentName::parse(entry.file_name().to_str()?))
+        .filter(|name| name.to_uncompressed() != active.to_uncompressed())
+        .collect();
+    segments.sort_by(|a, b| b.cmp_time(a));
+    let newest = segments.first()?;
+    let path = dir.join(newest.to_string());
+    let mut last = None;
+    for_each_segment_line(&path, |line| {
+        if let Some(chained) = split_chained_line(line) {
+            last = Some(chained.link());
+        }
+    })
+    .ok()?;
+    Some(ChainHead { link: last?, file: Some(newest.to_uncompressed().to_string()) })
 }
 
 /// The head anchor of `dir`: the newest link and the file it is in.
@@ -62,14 +142,15 @@ pub(crate) fn read_head(dir: &Path) -> Option<(ChainLink, Option<String>)> {
 pub(crate) fn write_head(dir: &Path, head: ChainLink, file: &str) -> io::Result<()> {
     let text = serde_json::json!({"seq": head.seq, "hash": head.hash_hex(), "file": file});
     let temp = dir.join(format!("{HEAD_FILE}.tmp"));
-    fs::write(&temp, text.to_string())?;
+    let mut file =
+        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
+    file.write_all(text.to_string().as_bytes())?;
+    drop(file);
     fs::rename(&temp, dir.join(HEAD_FILE))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use audit_core::append_chained_line;
 
     use super::*;
@@ -88,6 +169,12 @@ mod tests {
         let file = File::open(&path).unwrap();
         let link = last_link_of(&file, bytes.len() as u64).unwrap();
         assert_eq!(link, Some(second));
+        // A torn line that a restart terminated, and a foreign line, are passed over.
+        let mut more = bytes.clone();
+        more.extend_from_slice(b"\n{\"foreign\":true}\n");
+        fs::write(&path, &more).unwrap();
+        let file = File::open(&path).unwrap();
+        assert_eq!(last_link_of(&file, more.len() as u64).unwrap(), Some(second));
         assert_eq!(last_link_of(&file, 0).unwrap(), None);
     }
 

@@ -10,10 +10,16 @@ use audit_config::Durability;
 use audit_core::{AuditEvent, Details, EventType};
 use audit_redact::{RedactedEvent, Redactor};
 
+use audit_core::{ChainLink, append_chained_line};
+
+use crate::chain_state::{
+    ChainHead, last_link_of, newest_segment_head, read_head, seq_range_of, write_head,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::compress::{Compressor, temp_owner};
 use crate::naming::SegmentName;
 use crate::retention::{Retention, rotated_segments, select_expired};
+use crate::verify::HEAD_FILE;
 use crate::{Sink, SinkError};
 
 /// The advisory lock file every writer of a directory locks around appends and rotation.
@@ -109,6 +115,19 @@ pub struct FileSink {
     line_ends: Vec<usize>,
     compressor: Option<Compressor>,
     rotated_since_retention: bool,
+    /// Chained lines waiting for their append, built under the lock.
+    out: Vec<u8>,
+    /// The chain's head as this sink left it, with the identity and length the active file
+    /// had then: while both still match, no other process has written since.
+    chain_cache: Option<ChainCache>,
+}
+
+/// See [`FileSink::chain_cache`].
+#[derive(Debug, Clone)]
+struct ChainCache {
+    identity: (u64, u64),
+    len: u64,
+    head: ChainHead,
 }
 
 impl FileSink {
@@ -135,6 +154,8 @@ impl FileSink {
             line_ends: Vec::new(),
             compressor,
             rotated_since_retention: true,
+            out: Vec::with_capacity(64 * 1024),
+            chain_cache: None,
         };
         sink.create_dir()?;
         sink.write_lines(true)?;
@@ -201,8 +222,10 @@ impl FileSink {
         let _guard = self.lock()?;
         let result = self.write_lines_locked(starting);
         if result.is_err() {
-            // A failed file may be broken (removed, replaced, full): start afresh next time.
+            // A failed file may be broken (removed, replaced, full): start afresh next time,
+            // and learn the chain's head from the disk again.
             self.active = None;
+            self.chain_cache = None;
         }
         self.buffer.clear();
         self.line_ends.clear();
@@ -210,6 +233,11 @@ impl FileSink {
     }
 
     fn write_lines_locked(&mut self, starting: bool) -> Result<(), SinkError> {
+        // Lines past this index are records the sink adds itself (pruning). They never cause
+        // a rotation: with a limit smaller than a few lines, each rotation would prune, and
+        // each pruning record would rotate again, forever. Such a record may take a file past
+        // the limit by its own length.
+        let n_batch_lines = self.line_ends.len();
         let day = self.options.clock.now().utc_date();
         self.ensure_active(&day)?;
         if starting {
@@ -219,57 +247,138 @@ impl FileSink {
             self.apply_retention()?;
         }
 
+        // Every line is chained here, under the lock, because the head of the chain belongs
+        // to the directory: another process may have moved it since this one last wrote.
+        let mut head = self.chain_head()?;
+        let mut size = self.active_len()?;
+        let mut file_has_events = size > 0;
+        if size == 0 {
+            self.push_checkpoint(&mut head, None);
+        }
+        let limit = self.options.max_file_size_bytes;
         let mut line_idx = 0;
         while line_idx < self.line_ends.len() {
             let start = if line_idx == 0 { 0 } else { self.line_ends[line_idx - 1] };
-            let size = self.active_len()?;
-            let end_idx = self.lines_that_fit(line_idx, start, size);
-            if end_idx == line_idx {
-                self.rotate(&day)?;
+            // The buffered line without its newline; chaining adds the chain field and one.
+            let raw = start..self.line_ends[line_idx] - 1;
+            let mark = self.out.len();
+            let link = append_chained_line(head.link, &self.buffer[raw], &mut self.out);
+            let too_big = limit > 0 && size + self.out.len() as u64 > limit;
+            if too_big && file_has_events && line_idx < n_batch_lines {
+                self.out.truncate(mark);
+                self.append_out(size)?;
+                let rotated = self.rotate(&day)?;
+                head.file = Some(rotated.to_string());
+                size = self.active_len()?;
+                file_has_events = size > 0;
+                if size == 0 {
+                    self.push_checkpoint(&mut head, Some("rotation"));
+                }
+                if self.rotated_since_retention {
+                    // The pruning record goes after the lines already queued, into this loop.
+                    self.apply_retention()?;
+                }
                 continue;
             }
-            let end = self.line_ends[end_idx - 1];
-            self.append(start, end, size)?;
-            line_idx = end_idx;
-            if self.rotated_since_retention {
-                // The pruning record goes after the lines already queued, into this loop.
-                self.apply_retention()?;
-            }
+            head.link = link;
+            head.file = Some(self.active_ref().name.to_string());
+            file_has_events = true;
+            line_idx += 1;
         }
+        let size = self.append_out(size)?;
+
+        let active = self.active_ref();
+        if let Some(file) = &head.file {
+            write_head(&self.options.dir, head.link, file)
+                .map_err(|error| SinkError::io("write", self.options.dir.join(HEAD_FILE), error))?;
+        }
+        self.chain_cache = Some(ChainCache { identity: active.identity, len: size, head });
         if self.options.durability == Durability::Sync {
             self.sync()?;
         }
         Ok(())
     }
 
-    /// The index one past the last line, from `line_idx`, that fits in the active file of
-    /// `size` bytes; `line_idx` itself when the file must rotate first. An empty file takes at
-    /// least one line, however long.
-    fn lines_that_fit(&self, line_idx: usize, start: usize, size: u64) -> usize {
-        let limit = self.options.max_file_size_bytes;
-        if limit == 0 {
-            return self.line_ends.len();
+    /// Appends `self.out` to the active file of `size` bytes in one write and empties it;
+    /// returns the new size.
+    fn append_out(&mut self, size: u64) -> Result<u64, SinkError> {
+        if self.out.is_empty() {
+            return Ok(size);
         }
-        let room = limit.saturating_sub(size) as usize;
-        let fitting = self.line_ends[line_idx..].partition_point(|&end| end - start <= room);
-        if fitting == 0 && size == 0 { line_idx + 1 } else { line_idx + fitting }
+        let active = self.active_ref();
+        if let Err(error) = (&active.file).write_all(&self.out) {
+            // Cut back to where the batch began, so it lands whole or not at all whenever
+            // the file system lets it.
+            let _ = active.file.set_len(size);
+            self.out.clear();
+            return Err(self.error("append to", error));
+        }
+        let new_size = size + self.out.len() as u64;
+        self.out.clear();
+        Ok(new_size)
+    }
+
+    /// The newest link of the directory's chain and the file holding it: the cached head if
+    /// the active file is as this sink left it, else the active file's last chained line,
+    /// else the head anchor (checked against the last line of the file it names), else the
+    /// newest segment's last chained line, else the genesis.
+    fn chain_head(&mut self) -> Result<ChainHead, SinkError> {
+        let active = self.active_ref();
+        let len = self.active_len()?;
+        if let Some(cache) = &self.chain_cache
+            && cache.identity == active.identity
+            && cache.len == len
+        {
+            return Ok(cache.head.clone());
+        }
+        let link = last_link_of(&active.file, len).map_err(|error| self.error("read", error))?;
+        if let Some(link) = link {
+            return Ok(ChainHead { link, file: Some(active.name.to_string()) });
+        }
+        let dir = &self.options.dir;
+        let anchored = read_head(dir).map(|(link, file)| ChainHead { link, file });
+        let newest = newest_segment_head(dir, &active.name);
+        Ok(match (anchored, newest) {
+            (Some(anchored), Some(newest)) if newest.link.seq > anchored.link.seq => newest,
+            (Some(anchored), _) => anchored,
+            (None, Some(newest)) => newest,
+            (None, None) => ChainHead { link: ChainLink::GENESIS, file: None },
+        })
+    }
+
+    /// Queues, as the first line of a fresh file, a checkpoint naming the file before it and
+    /// where the chain stood, so that a verifier can tell a truncated or removed file from an
+    /// intact one.
+    fn push_checkpoint(&mut self, head: &mut ChainHead, reason: Option<&str>) {
+        let active_name = self.active_ref().name.to_string();
+        let reason = match (reason, &head.file) {
+            (Some(reason), _) => reason,
+            (None, None) => "start",
+            (None, Some(_)) => "new-file",
+        };
+        let mut details = Details::new();
+        details.insert("reason".into(), reason.into());
+        details.insert("file".into(), active_name.clone().into());
+        if let Some(previous) = &head.file {
+            let mut previous_details = Details::new();
+            previous_details.insert("file".into(), previous.clone().into());
+            previous_details.insert("lastSeq".into(), head.link.seq.into());
+            previous_details.insert("lastHash".into(), head.link.hash_hex().into());
+            details.insert("previous".into(), previous_details.into());
+        }
+        let now = self.options.clock.now();
+        let event = AuditEvent::new(EventType::AuditCheckpoint, details).at(now);
+        let mut line = Vec::new();
+        self.options.redactor.redact(event).write_json_line(&mut line);
+        line.pop();
+        head.link = append_chained_line(head.link, &line, &mut self.out);
+        head.file = Some(active_name);
     }
 
     fn active_len(&self) -> Result<u64, SinkError> {
         let active = self.active_ref();
         let metadata = active.file.metadata().map_err(|error| self.error("stat", error))?;
         Ok(metadata.len())
-    }
-
-    /// Writes `buffer[start..end]` in one call; on failure cuts the file back to `size`, so a
-    /// batch lands whole or not at all whenever the file system lets it.
-    fn append(&mut self, start: usize, end: usize, size: u64) -> Result<(), SinkError> {
-        let active = self.active_ref();
-        if let Err(error) = (&active.file).write_all(&self.buffer[start..end]) {
-            let _ = active.file.set_len(size);
-            return Err(self.error("append to", error));
-        }
-        Ok(())
     }
 
     fn active_ref(&self) -> &Active {
@@ -321,10 +430,12 @@ impl FileSink {
         Ok(Active { file, name, identity: (metadata.dev(), metadata.ino()) })
     }
 
-    /// Renames the active file to the next free sequence of its day and opens a new one.
-    fn rotate(&mut self, day: &str) -> Result<(), SinkError> {
+    /// Renames the active file to the next free sequence of its day and opens a new one;
+    /// returns the name the old file got.
+    fn rotate(&mut self, day: &str) -> Result<SegmentName, SinkError> {
         let Some(active) = self.active.take() else {
-            return self.ensure_active(day);
+            self.ensure_active(day)?;
+            return Ok(SegmentName::day_file(day));
         };
         let dir = &self.options.dir;
         let files = list_segments(dir)?;
@@ -342,8 +453,9 @@ impl FileSink {
             let _ = active.file.sync_data();
         }
         self.rotated_since_retention = true;
-        self.submit_compression(rotated);
-        self.ensure_active(day)
+        self.submit_compression(rotated.clone());
+        self.ensure_active(day)?;
+        Ok(rotated)
     }
 
     fn submit_compression(&self, name: SegmentName) {
@@ -393,15 +505,26 @@ impl FileSink {
         let now = self.options.clock.now();
         let expired = select_expired(&segments, &retention, now.as_unix_millis());
         let mut deleted = Vec::new();
+        let mut ranges = Vec::new();
         for file in expired.iter().flat_map(|segment| &segment.files) {
+            // The sequence range goes into the record, so a verifier can tell this pruning
+            // from tampering.
+            let range = seq_range_of(&dir.join(file));
             match fs::remove_file(dir.join(file)) {
-                Ok(()) => deleted.push(file.clone()),
+                Ok(()) => {
+                    deleted.push(file.clone());
+                    if let Some((first_seq, last_seq)) = range {
+                        ranges.push(serde_json::json!({
+                            "file": file, "firstSeq": first_seq, "lastSeq": last_seq,
+                        }));
+                    }
+                }
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {}
                 Err(error) => return Err(SinkError::io("delete", dir.join(file), error)),
             }
         }
         if !deleted.is_empty() {
-            self.push_pruned_record(deleted, now, &retention);
+            self.push_pruned_record(deleted, ranges, now, &retention);
         }
         Ok(())
     }
@@ -409,12 +532,14 @@ impl FileSink {
     fn push_pruned_record(
         &mut self,
         deleted: Vec<String>,
+        ranges: Vec<serde_json::Value>,
         now: audit_core::Timestamp,
         retention: &Retention,
     ) {
         let mut details = Details::new();
         details.insert("count".into(), deleted.len().into());
         details.insert("files".into(), deleted.into());
+        details.insert("ranges".into(), ranges.into());
         details.insert("reason".into(), "retention".into());
         details.insert("maxFiles".into(), retention.max_files.into());
         if let Some(days) = retention.max_age_days {

@@ -537,6 +537,15 @@ impl Verifier {
         if damaged {
             file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
             self.max_seq += 1;
+        } else if serde_json::from_slice::<serde::de::IgnoredAny>(line.bytes).is_err() {
+            // Not JSON and no trace of a chain: the start of a line a writer was killed in
+            // the middle of, which the next writer ended with a newline. It never got a place
+            // in the chain, so nothing is missing around it.
+            file.add(
+                FindingKind::TornLine,
+                Some(line.number),
+                "incomplete line, as a writer killed mid-write leaves".into(),
+            );
         } else {
             file.add(
                 FindingKind::Inserted,
@@ -665,7 +674,7 @@ impl Verifier {
                 }
             }
             Some("audit_files_pruned") => {
-                let files = details.get("files").and_then(|v| v.as_array());
+                let files = details.get("ranges").and_then(|v| v.as_array());
                 for entry in files.into_iter().flatten() {
                     let name = entry.get("file").and_then(|v| v.as_str());
                     let first = entry.get("firstSeq").and_then(|v| v.as_u64());

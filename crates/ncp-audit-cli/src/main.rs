@@ -11,9 +11,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod cmd_config;
-mod cmd_verify;
 mod cmd_demo;
 mod cmd_record;
+mod cmd_verify;
 
 /// Record, query, verify and redact the audit trail of AI code-execution sandboxes.
 #[derive(Debug, Parser)]
@@ -69,9 +69,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check => check(),
         Command::Config(args) => cmd_config::run(&args),
-        Command::Verify { dir, json } => {
-            audit_dir(dir).and_then(|dir| cmd_verify::run(&dir, json))
-        }
+        Command::Verify { dir, json } => audit_dir(dir).and_then(|dir| cmd_verify::run(&dir, json)),
         Command::Record(args) => cmd_record::run(&args),
         Command::Demo(args) => cmd_demo::run(&args),
     };
