@@ -9,6 +9,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod cmd_common;
+mod cmd_query;
+mod cmd_stats;
+mod cmd_tail;
+mod query;
+mod read;
+mod scan;
+
 /// Record, query, verify and redact the audit trail of AI code-execution sandboxes.
 #[derive(Debug, Parser)]
 #[command(name = "ncp-audit", version, about)]
@@ -24,12 +32,31 @@ enum Command {
     /// Each invalid line is reported on stderr with its number and what is wrong. Exits 0
     /// when every line is valid, 1 when any is not.
     Check,
+    /// Print the events that match filters, in time order across all files.
+    ///
+    /// Prints the original lines byte for byte (control characters escaped when stdout is a
+    /// terminal), or --format table or csv. Unreadable lines are skipped and named on stderr.
+    /// Exits 0 when events were found, 1 when none were, 2 on error.
+    Query(cmd_query::QueryArgs),
+    /// Count events by type, severity, outcome, MCP, day or any field; code execution
+    /// duration percentiles; the most denied URLs and domains.
+    ///
+    /// Memory stays flat whatever the size of the logs. Takes the same filters as query.
+    /// Exits 0 when events were counted, 1 when none were, 2 on error.
+    Stats(cmd_stats::StatsArgs),
+    /// Print the last events, and with -f follow the log across rotation and midnight.
+    ///
+    /// Exits 0 (also when the reader of stdout goes away), 2 on error.
+    Tail(cmd_tail::TailArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check => check(),
+        Command::Query(args) => cmd_query::run(args),
+        Command::Stats(args) => cmd_stats::run(args),
+        Command::Tail(args) => cmd_tail::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,427 @@
+//! Deciding which lines answer a question, and counting them, fast.
+//!
+//! A [`Filter`] holds what the operator asked for; [`Filter::judge`] decides one line. Lines
+//! in the shape our writer produces (`{"timestamp":"…","type":"…","severity":"…",…,
+//! "outcome":"…"}`) are judged on their bytes by [`Canonical`], without a JSON parse, when the
+//! question is only about time, type, severity, outcome and text; every other line, and every
+//! question about other fields, goes through a real parse. [`Stats`] counts in fixed memory.
+//!
+//! Nothing here prints.
+
+mod predicate;
+mod stats;
+mod time;
+
+use audit_core::serde_json::Value;
+use audit_core::{LenientEvent, Severity, Timestamp};
+
+pub(crate) use predicate::Predicate;
+pub(crate) use stats::{Stats, StatsOptions, TopK};
+pub(crate) use time::{BoundKind, parse_bound};
+
+/// How far out of time order lines may be and still be found by the searches that skip files
+/// or seek inside them. Concurrent writers stamp events before they take the lock, so lines
+/// of one file are only roughly in time order.
+pub(crate) const TIME_SLACK_MILLIS: i64 = 60_000;
+
+const TIMESTAMP_PREFIX: &[u8] = b"{\"timestamp\":\"";
+const TYPE_INFIX: &[u8] = b"\",\"type\":\"";
+const SEVERITY_INFIX: &[u8] = b",\"severity\":\"";
+const CONTEXT_MCP_INFIX: &[u8] = b",\"context\":{\"mcpName\":\"";
+const OUTCOME_KEY: &[u8] = b",\"outcome\":\"";
+
+/// The fields of a line in canonical shape, read from its bytes. A field is `None` when the
+/// bytes do not say it plainly (another key order, escapes); the caller then parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Canonical<'a> {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub(crate) timestamp: &'a [u8],
+    pub(crate) event_type: &'a [u8],
+    pub(crate) severity: Option<&'a [u8]>,
+    /// `Some(None)` when the context plainly has no `mcpName` (it is empty).
+    pub(crate) mcp_name: Option<Option<&'a [u8]>>,
+    pub(crate) outcome: Option<&'a [u8]>,
+}
+
+impl<'a> Canonical<'a> {
+    /// Reads the canonical fields; `None` when the line does not start the canonical way.
+    pub(crate) fn parse(line: &'a [u8]) -> Option<Canonical<'a>> {
+        let rest = line.strip_prefix(TIMESTAMP_PREFIX)?;
+        let timestamp = rest.get(..24)?;
+        let is_canonical_time = timestamp[10] == b'T'
+            && timestamp[23] == b'Z'
+            && timestamp.iter().all(|byte| byte.is_ascii_digit() || b"-T:.Z".contains(byte));
+        if !is_canonical_time {
+            return None;
+        }
+        let rest = rest[24..].strip_prefix(TYPE_INFIX)?;
+        let (event_type, rest) = plain_string(rest)?;
+        let (severity, rest) = match rest.strip_prefix(SEVERITY_INFIX).and_then(plain_string) {
+            Some((severity, rest)) => (Some(severity), rest),
+            None => (None, rest),
+        };
+        let mcp_name = if let Some(after) = rest.strip_prefix(CONTEXT_MCP_INFIX) {
+            plain_string(after).map(|(name, _)| Some(name))
+        } else if rest.starts_with(b",\"context\":{}") {
+            Some(None)
+        } else {
+            None
+        };
+        Some(Canonical { timestamp, event_type, severity, mcp_name, outcome: trailing_outcome(line) })
+    }
+}
+
+/// A string value up to its closing quote, when it holds no escape; and what follows.
+fn plain_string(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = memchr::memchr2(b'"', b'\\', bytes)?;
+    (bytes[end] == b'"').then(|| (&bytes[..end], &bytes[end + 1..]))
+}
+
+/// The `outcome` written last, as `,"outcome":"…"}` at the end of the line.
+fn trailing_outcome(line: &[u8]) -> Option<&[u8]> {
+    let body = line.strip_suffix(b"\"}")?;
+    let start = memchr::memrchr(b'"', body)? + 1;
+    let value = &body[start..];
+    if value.contains(&b'\\') || !body[..start].ends_with(OUTCOME_KEY) {
+        return None;
+    }
+    Some(value)
+}
+
+/// The canonical timestamp text of a line, by its bytes or by a parse; `None` without one.
+pub(crate) fn line_timestamp(line: &[u8]) -> Option<String> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if let Some(canonical) = Canonical::parse(line) {
+        return std::str::from_utf8(canonical.timestamp).ok().map(str::to_owned);
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let event = LenientEvent::parse(text).ok()?;
+    event.timestamp().map(|timestamp| timestamp.to_string())
+}
+
+/// A minimum or exact severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SeverityFilter {
+    pub(crate) level: Severity,
+    pub(crate) exact: bool,
+}
+
+impl SeverityFilter {
+    /// Reads `warning` (that or worse) or `=warning` (exactly).
+    ///
+    /// # Errors
+    ///
+    /// The vocabulary's error for an unknown word.
+    pub(crate) fn parse(text: &str) -> Result<SeverityFilter, audit_core::UnknownWord> {
+        let (word, exact) = match text.strip_prefix('=') {
+            Some(word) => (word, true),
+            None => (text, false),
+        };
+        Ok(SeverityFilter { level: word.parse()?, exact })
+    }
+
+    fn accepts(self, word: &[u8]) -> bool {
+        let Some(severity) = std::str::from_utf8(word).ok().and_then(|word| word.parse::<Severity>().ok())
+        else {
+            return false;
+        };
+        if self.exact { severity == self.level } else { severity >= self.level }
+    }
+}
+
+/// What the operator asked for. Empty lists accept everything.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Filter {
+    /// Type globs (`*`, `?`); any may match.
+    pub(crate) types: Vec<String>,
+    pub(crate) severity: Option<SeverityFilter>,
+    pub(crate) outcomes: Vec<String>,
+    pub(crate) mcp_names: Vec<String>,
+    pub(crate) bindings: Vec<String>,
+    pub(crate) sessions: Vec<String>,
+    /// Inclusive, canonical timestamp text.
+    pub(crate) since: Option<String>,
+    /// Exclusive, canonical timestamp text.
+    pub(crate) until: Option<String>,
+    pub(crate) predicates: Vec<Predicate>,
+    /// Texts that must all appear in the raw line.
+    pub(crate) texts: Vec<String>,
+}
+
+/// The judgement on one line.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// The line answers; the parsed event when it was parsed.
+    Match(Option<Box<LenientEvent>>),
+    /// The line does not answer.
+    Skip,
+    /// The line is not a readable event: why.
+    Bad(String),
+}
+
+impl Filter {
+    /// Whether judging needs a parse even for canonical lines.
+    fn needs_parse(&self) -> bool {
+        !self.mcp_names.is_empty()
+            || !self.bindings.is_empty()
+            || !self.sessions.is_empty()
+            || !self.predicates.is_empty()
+    }
+
+    /// The `--until` bound plus the slack, past which a time-ordered file holds no answer.
+    pub(crate) fn until_with_slack(&self) -> Option<String> {
+        self.until.as_deref().map(|until| shift(until, TIME_SLACK_MILLIS))
+    }
+
+    /// The `--since` bound minus the slack.
+    pub(crate) fn since_with_slack(&self) -> Option<String> {
+        self.since.as_deref().map(|since| shift(since, -TIME_SLACK_MILLIS))
+    }
+
+    /// Decides one line. `want_event` asks for the parsed event even when the bytes decide;
+    /// `validate` checks that a line the bytes decided is UTF-8 and JSON (what is printed must
+    /// be sound; what is only counted need not be).
+    pub(crate) fn judge(&self, line: &[u8], want_event: bool, validate: bool) -> Verdict {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Verdict::Skip;
+        }
+        let finder = |text: &String| memchr::memmem::find(line, text.as_bytes()).is_some();
+        if !self.texts.iter().all(finder) {
+            return Verdict::Skip;
+        }
+
+        let canonical = Canonical::parse(line);
+        let mut decided = false;
+        if let Some(canonical) = &canonical {
+            match self.judge_canonical(canonical) {
+                Some(false) => return Verdict::Skip,
+                Some(true) => decided = true,
+                None => {}
+            }
+        }
+        if decided && !want_event && !self.needs_parse() {
+            if !validate {
+                return Verdict::Match(None);
+            }
+            return match check_json(line) {
+                Ok(()) => Verdict::Match(None),
+                Err(reason) => Verdict::Bad(reason),
+            };
+        }
+
+        let Ok(text) = std::str::from_utf8(line) else {
+            return Verdict::Bad("invalid UTF-8".to_owned());
+        };
+        let event = match LenientEvent::parse(text) {
+            Ok(event) => event,
+            Err(error) => return Verdict::Bad(error.to_string()),
+        };
+        if self.accepts_event(&event) { Verdict::Match(Some(Box::new(event))) } else { Verdict::Skip }
+    }
+
+    /// `Some(answer)` when the bytes decide every byte-decidable filter, `None` when a field
+    /// needed is not plain.
+    fn judge_canonical(&self, canonical: &Canonical<'_>) -> Option<bool> {
+        if !self.accepts_time(canonical.timestamp) {
+            return Some(false);
+        }
+        if !self.types.is_empty() && !self.types.iter().any(|glob| glob_matches(glob, canonical.event_type)) {
+            return Some(false);
+        }
+        let mut undecided = false;
+        if let Some(severity) = self.severity {
+            match canonical.severity {
+                Some(word) if !severity.accepts(word) => return Some(false),
+                Some(_) => {}
+                None => undecided = true,
+            }
+        }
+        if !self.outcomes.is_empty() {
+            match canonical.outcome {
+                Some(word) if !self.outcomes.iter().any(|outcome| outcome.as_bytes() == word) => {
+                    return Some(false);
+                }
+                Some(_) => {}
+                None => undecided = true,
+            }
+        }
+        if !self.mcp_names.is_empty() {
+            if let Some(name) = canonical.mcp_name {
+                let wanted = |mcp: &String| name == Some(mcp.as_bytes());
+                if !self.mcp_names.iter().any(wanted) {
+                    return Some(false);
+                }
+            }
+        }
+        if undecided { None } else { Some(true) }
+    }
+
+    fn accepts_time(&self, timestamp: &[u8]) -> bool {
+        let after_since = self.since.as_ref().is_none_or(|since| timestamp >= since.as_bytes());
+        let before_until = self.until.as_ref().is_none_or(|until| timestamp < until.as_bytes());
+        after_since && before_until
+    }
+
+    fn accepts_event(&self, event: &LenientEvent) -> bool {
+        let str_field = |key: &str| event.fields().get(key).and_then(Value::as_str);
+        if self.since.is_some() || self.until.is_some() {
+            let Some(timestamp) = event.timestamp() else { return false };
+            if !self.accepts_time(timestamp.to_string().as_bytes()) {
+                return false;
+            }
+        }
+        let type_name = str_field("type").unwrap_or("");
+        if !self.types.is_empty() && !self.types.iter().any(|glob| glob_matches(glob, type_name.as_bytes())) {
+            return false;
+        }
+        if let Some(severity) = self.severity {
+            if !severity.accepts(str_field("severity").unwrap_or("").as_bytes()) {
+                return false;
+            }
+        }
+        let listed = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|value| list.iter().any(|item| item == value))
+        };
+        listed(&self.outcomes, str_field("outcome"))
+            && listed(&self.mcp_names, event.context_str("mcpName"))
+            && listed(&self.bindings, event.context_str("bindingName"))
+            && listed(&self.sessions, event.context_str("sessionId"))
+            && self.predicates.iter().all(|predicate| predicate.matches(event))
+    }
+}
+
+/// Checks that a line is UTF-8 and one JSON value, without building it.
+fn check_json(line: &[u8]) -> Result<(), String> {
+    if std::str::from_utf8(line).is_err() {
+        return Err("invalid UTF-8".to_owned());
+    }
+    audit_core::serde_json::from_slice::<serde::de::IgnoredAny>(line)
+        .map(|_| ())
+        .map_err(|error| format!("not valid JSON ({error})"))
+}
+
+/// A canonical timestamp moved by `millis`; unchanged if it does not parse.
+fn shift(timestamp: &str, millis: i64) -> String {
+    Timestamp::parse(timestamp)
+        .ok()
+        .and_then(|parsed| Timestamp::from_unix_millis(parsed.as_unix_millis() + millis).ok())
+        .map_or_else(|| timestamp.to_owned(), |moved| moved.to_string())
+}
+
+/// Matches `*` (any run) and `?` (any one byte) globs.
+pub(crate) fn glob_matches(glob: &str, text: &[u8]) -> bool {
+    let glob = glob.as_bytes();
+    if !glob.contains(&b'*') && !glob.contains(&b'?') {
+        return glob == text;
+    }
+    // The classic two-pointer match with one backtrack point: linear for one star, fine for
+    // the short type names it sees.
+    let (mut glob_idx, mut text_idx) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while text_idx < text.len() {
+        match glob.get(glob_idx) {
+            Some(b'*') => {
+                star = Some((glob_idx, text_idx));
+                glob_idx += 1;
+            }
+            Some(&byte) if byte == b'?' || byte == text[text_idx] => {
+                glob_idx += 1;
+                text_idx += 1;
+            }
+            _ => match star {
+                Some((star_glob, star_text)) => {
+                    glob_idx = star_glob + 1;
+                    text_idx = star_text + 1;
+                    star = Some((star_glob, star_text + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    glob[glob_idx..].iter().all(|byte| *byte == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANONICAL: &str = r#"{"timestamp":"2026-12-03T10:00:00.000Z","type":"network_request_denied","severity":"warning","context":{"mcpName":"Worker Code"},"details":{"url":"http://evil.com/x","note":"a \"quoted\" word"},"outcome":"blocked"}"#;
+
+    #[test]
+    fn canonical_fields_from_bytes() {
+        let canonical = Canonical::parse(CANONICAL.as_bytes()).unwrap();
+        assert_eq!(canonical.timestamp, b"2026-12-03T10:00:00.000Z");
+        assert_eq!(canonical.event_type, b"network_request_denied");
+        assert_eq!(canonical.severity, Some(&b"warning"[..]));
+        assert_eq!(canonical.mcp_name, Some(Some(&b"Worker Code"[..])));
+        assert_eq!(canonical.outcome, Some(&b"blocked"[..]));
+
+        let spaced = CANONICAL.replace("\"type\":", "\"type\": ");
+        assert_eq!(Canonical::parse(spaced.as_bytes()), None);
+        let escaped = CANONICAL.replace("network_request_denied", "network\\u005frequest_denied");
+        assert_eq!(Canonical::parse(escaped.as_bytes()), None);
+        let odd_outcome = CANONICAL.replace("\"blocked\"", "\"blo\\\"cked\"");
+        assert_eq!(Canonical::parse(odd_outcome.as_bytes()).unwrap().outcome, None);
+        let empty_context = CANONICAL.replace("{\"mcpName\":\"Worker Code\"}", "{}");
+        assert_eq!(Canonical::parse(empty_context.as_bytes()).unwrap().mcp_name, Some(None));
+    }
+
+    fn judge(filter: &Filter, line: &str) -> &'static str {
+        match filter.judge(line.as_bytes(), false, true) {
+            Verdict::Match(_) => "match",
+            Verdict::Skip => "skip",
+            Verdict::Bad(_) => "bad",
+        }
+    }
+
+    #[test]
+    fn fast_and_parsed_paths_agree() {
+        let odd = r#"{ "type" : "network_request_denied", "timestamp": "2026-12-03T12:00:00+02:00", "severity":"warning", "outcome":"blocked", "context": {"mcpName": "Worker Code"}, "details": {"url": "http://evil.com/x"}}"#;
+        let escaped = CANONICAL.replace("network_request_denied", "network\\u005frequest_denied");
+        let cases: Vec<(Filter, &str)> = vec![
+            (Filter { types: vec!["network_*".into()], ..Filter::default() }, "match"),
+            (Filter { types: vec!["code_*".into()], ..Filter::default() }, "skip"),
+            (Filter { types: vec!["network_request_?enied".into()], ..Filter::default() }, "match"),
+            (Filter { severity: SeverityFilter::parse("warning").ok(), ..Filter::default() }, "match"),
+            (Filter { severity: SeverityFilter::parse("error").ok(), ..Filter::default() }, "skip"),
+            (Filter { severity: SeverityFilter::parse("=warning").ok(), ..Filter::default() }, "match"),
+            (Filter { severity: SeverityFilter::parse("=info").ok(), ..Filter::default() }, "skip"),
+            (Filter { outcomes: vec!["blocked".into()], ..Filter::default() }, "match"),
+            (Filter { outcomes: vec!["success".into()], ..Filter::default() }, "skip"),
+            (Filter { mcp_names: vec!["Worker Code".into()], ..Filter::default() }, "match"),
+            (Filter { mcp_names: vec!["code-mode".into()], ..Filter::default() }, "skip"),
+            (Filter { since: Some("2026-12-03T10:00:00.000Z".into()), ..Filter::default() }, "match"),
+            (Filter { until: Some("2026-12-03T10:00:00.000Z".into()), ..Filter::default() }, "skip"),
+            (Filter { texts: vec!["evil.com".into()], ..Filter::default() }, "match"),
+            (Filter { texts: vec!["good.com".into()], ..Filter::default() }, "skip"),
+        ];
+        for (filter, expected) in &cases {
+            assert_eq!(judge(filter, CANONICAL), *expected, "{filter:?}");
+            assert_eq!(judge(filter, odd), *expected, "odd: {filter:?}");
+            assert_eq!(judge(filter, &escaped), *expected, "escaped: {filter:?}");
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let filter = Filter::default();
+        assert_eq!(judge(&filter, "not json"), "bad");
+        assert_eq!(judge(&filter, "[1,2]"), "bad");
+        assert_eq!(judge(&filter, "   "), "skip");
+        let glued = r#"{"timestamp":"2026-12-03T10:00:00.000Z","type":"binding_accessed","sev{"timestamp":"2026-12-03T10:00:00.000Z","type":"x","outcome":"success"}"#;
+        assert_eq!(judge(&filter, glued), "bad");
+        let invalid = [&CANONICAL.as_bytes()[..60], b"\xff\xfe", &CANONICAL.as_bytes()[60..]].concat();
+        assert!(matches!(filter.judge(&invalid, false, true), Verdict::Bad(reason) if reason == "invalid UTF-8"));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("*", b"anything"));
+        assert!(glob_matches("network_*", b"network_request_denied"));
+        assert!(glob_matches("*_denied", b"network_request_denied"));
+        assert!(glob_matches("*request*", b"network_request_denied"));
+        assert!(!glob_matches("network_*", b"code_execution_start"));
+        assert!(!glob_matches("a?c", b"abbc"));
+        assert!(glob_matches("a*b*c", b"axxbyyc"));
+    }
+}

@@ -1,0 +1,455 @@
+//! Counting a log in fixed memory: capped counters, a log-bucket histogram of durations.
+
+use std::collections::HashMap;
+
+use audit_core::LenientEvent;
+use audit_core::serde_json::Value;
+
+use super::Canonical;
+
+/// Event types whose `details.durationMs` goes into the duration percentiles.
+const TIMED_TYPES: [&[u8]; 3] =
+    [b"code_execution_success", b"code_execution_error", b"code_execution_timeout"];
+/// Event types whose `details.url` goes into the denied URLs and domains.
+const DENIED_TYPES: [&[u8]; 2] = [b"network_request_denied", b"network_permission_denied"];
+const DURATION_KEY: &[u8] = b"\"durationMs\":";
+
+/// Counts of keys in bounded memory.
+///
+/// Exact while it holds at most `2 * cap` distinct keys. Past that it keeps the `cap` largest
+/// counts (lossy counting): a key dropped and seen again restarts from zero, so every count is
+/// a lower bound and [`TopK::is_approximate`] says so. Memory stays under `2 * cap` keys
+/// whatever the input.
+#[derive(Debug, Clone)]
+pub(crate) struct TopK {
+    cap: usize,
+    counts: HashMap<Box<str>, u64>,
+    approximate: bool,
+}
+
+impl TopK {
+    /// A counter that keeps at least the `cap` largest counts.
+    pub(crate) fn new(cap: usize) -> TopK {
+        TopK { cap: cap.max(1), counts: HashMap::new(), approximate: false }
+    }
+
+    /// Adds `n` to `key`.
+    pub(crate) fn add(&mut self, key: &str, n: u64) {
+        if let Some(count) = self.counts.get_mut(key) {
+            *count += n;
+            return;
+        }
+        if self.counts.len() >= 2 * self.cap {
+            self.shrink();
+        }
+        self.counts.insert(key.into(), n);
+    }
+
+    fn shrink(&mut self) {
+        let mut counts: Vec<u64> = self.counts.values().copied().collect();
+        // The cap-th largest count: keys below it go.
+        let (_, threshold, _) = counts.select_nth_unstable_by(self.cap - 1, |a, b| b.cmp(a));
+        let threshold = *threshold;
+        let mut kept = 0;
+        self.counts.retain(|_, count| {
+            let keep = *count > threshold || (*count == threshold && kept < self.cap);
+            kept += usize::from(keep);
+            keep
+        });
+        self.approximate = true;
+    }
+
+    /// Adds another counter's counts.
+    pub(crate) fn merge(&mut self, other: TopK) {
+        self.approximate |= other.approximate;
+        for (key, count) in other.counts {
+            self.add(&key, count);
+        }
+    }
+
+    /// The `n` largest counts, largest first, ties by key.
+    pub(crate) fn top(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut entries: Vec<(&str, u64)> =
+            self.counts.iter().map(|(key, count)| (&**key, *count)).collect();
+        entries.sort_by(|left, right| right.1.cmp(&left.1).then_with(|| left.0.cmp(right.0)));
+        entries.truncate(n);
+        entries
+    }
+
+    /// Every count, by key.
+    pub(crate) fn by_key(&self) -> Vec<(&str, u64)> {
+        let mut entries: Vec<(&str, u64)> =
+            self.counts.iter().map(|(key, count)| (&**key, *count)).collect();
+        entries.sort();
+        entries
+    }
+
+    /// Whether keys were dropped, so that counts are lower bounds.
+    pub(crate) fn is_approximate(&self) -> bool {
+        self.approximate
+    }
+}
+
+/// Durations in a fixed number of log-spaced buckets (about 0.8% relative error), in
+/// milliseconds with microsecond resolution.
+#[derive(Debug, Clone)]
+pub(crate) struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    min_micros: u64,
+    max_micros: u64,
+}
+
+/// Values below this many microseconds get a bucket each.
+const LINEAR: u64 = 128;
+/// Buckets per power of two above `LINEAR`.
+const PER_OCTAVE: u64 = 64;
+const N_BUCKETS: usize = (LINEAR + 57 * PER_OCTAVE) as usize;
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram { buckets: vec![0; N_BUCKETS], count: 0, min_micros: u64::MAX, max_micros: 0 }
+    }
+}
+
+impl Histogram {
+    /// Records a duration in milliseconds; negative and non-finite values are ignored.
+    pub(crate) fn record(&mut self, millis: f64) {
+        if !(millis.is_finite() && millis >= 0.0) {
+            return;
+        }
+        // `as` saturates at u64::MAX for huge values, which the top bucket holds.
+        let micros = (millis * 1000.0).round() as u64;
+        self.buckets[bucket_of(micros)] += 1;
+        self.count += 1;
+        self.min_micros = self.min_micros.min(micros);
+        self.max_micros = self.max_micros.max(micros);
+    }
+
+    /// Adds another histogram's values.
+    pub(crate) fn merge(&mut self, other: &Histogram) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
+        }
+        self.count += other.count;
+        self.min_micros = self.min_micros.min(other.min_micros);
+        self.max_micros = self.max_micros.max(other.max_micros);
+    }
+
+    /// How many values were recorded.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The value at percentile `p` (0 to 100) in milliseconds, `None` when empty.
+    pub(crate) fn percentile(&self, p: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * self.count as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (bucket, n_values) in self.buckets.iter().enumerate() {
+            seen += n_values;
+            if seen >= rank {
+                let (low, width) = bucket_bounds(bucket);
+                let middle = low.saturating_add(width / 2);
+                return Some(middle.clamp(self.min_micros, self.max_micros) as f64 / 1000.0);
+            }
+        }
+        Some(self.max_micros as f64 / 1000.0)
+    }
+
+    /// The largest value in milliseconds.
+    pub(crate) fn max(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.max_micros as f64 / 1000.0)
+    }
+}
+
+fn bucket_of(micros: u64) -> usize {
+    if micros < LINEAR {
+        return micros as usize;
+    }
+    let exponent = 63 - u64::from(micros.leading_zeros());
+    let shift = exponent - 6;
+    let mantissa = micros >> shift;
+    (LINEAR + (shift - 1) * PER_OCTAVE + (mantissa - PER_OCTAVE)) as usize
+}
+
+/// The lowest value of a bucket and its width.
+fn bucket_bounds(bucket: usize) -> (u64, u64) {
+    let bucket = bucket as u64;
+    if bucket < LINEAR {
+        return (bucket, 1);
+    }
+    let shift = (bucket - LINEAR) / PER_OCTAVE + 1;
+    let mantissa = (bucket - LINEAR) % PER_OCTAVE + PER_OCTAVE;
+    (mantissa << shift, 1 << shift)
+}
+
+/// What `stats` counts besides the defaults.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatsOptions {
+    /// Field paths to count values of (`context.userId`, `details.method`).
+    pub(crate) by: Vec<String>,
+    /// How many keys each counter keeps exactly (see [`TopK`]).
+    pub(crate) cap: usize,
+}
+
+/// Everything `stats` reports, mergeable across threads.
+#[derive(Debug, Clone)]
+pub(crate) struct Stats {
+    pub(crate) n_events: u64,
+    pub(crate) first_timestamp: Option<String>,
+    pub(crate) last_timestamp: Option<String>,
+    pub(crate) by_type: TopK,
+    pub(crate) by_severity: TopK,
+    pub(crate) by_outcome: TopK,
+    pub(crate) by_mcp: TopK,
+    pub(crate) by_day: TopK,
+    pub(crate) by_field: Vec<(String, TopK)>,
+    pub(crate) durations: Histogram,
+    pub(crate) denied_urls: TopK,
+    pub(crate) denied_domains: TopK,
+}
+
+impl Stats {
+    /// Empty counters.
+    pub(crate) fn new(options: &StatsOptions) -> Stats {
+        let cap = if options.cap == 0 { 1000 } else { options.cap };
+        Stats {
+            n_events: 0,
+            first_timestamp: None,
+            last_timestamp: None,
+            by_type: TopK::new(cap),
+            by_severity: TopK::new(cap),
+            by_outcome: TopK::new(cap),
+            by_mcp: TopK::new(cap),
+            by_day: TopK::new(cap.max(100_000)),
+            by_field: options.by.iter().map(|path| (path.clone(), TopK::new(cap))).collect(),
+            durations: Histogram::default(),
+            denied_urls: TopK::new(cap),
+            denied_domains: TopK::new(cap),
+        }
+    }
+
+    /// Counts one event line, already judged to answer the question. `event` is its parse, if
+    /// the judge made one. Returns why the line is unreadable, if it is.
+    pub(crate) fn add_line(&mut self, line: &[u8], event: Option<&LenientEvent>) -> Result<(), String> {
+        if event.is_none() {
+            if let Some(canonical) = Canonical::parse(line) {
+                if self.add_canonical(line, &canonical) {
+                    return Ok(());
+                }
+            }
+        }
+        let parsed;
+        let event = match event {
+            Some(event) => event,
+            None => {
+                let text = std::str::from_utf8(line).map_err(|_| "invalid UTF-8".to_owned())?;
+                parsed = LenientEvent::parse(text).map_err(|error| error.to_string())?;
+                &parsed
+            }
+        };
+        self.add_event(event);
+        Ok(())
+    }
+
+    /// Counts a canonical line from its bytes; `false` when it needs a parse instead, having
+    /// counted nothing.
+    fn add_canonical(&mut self, line: &[u8], canonical: &Canonical<'_>) -> bool {
+        let (Some(severity), Some(outcome), Some(mcp_name)) =
+            (canonical.severity, canonical.outcome, canonical.mcp_name)
+        else {
+            return false;
+        };
+        let event_type = canonical.event_type;
+        if !self.by_field.is_empty() || DENIED_TYPES.contains(&event_type) {
+            return false;
+        }
+        let duration = if TIMED_TYPES.contains(&event_type) {
+            match single_duration(line) {
+                Some(duration) => duration,
+                None => return false,
+            }
+        } else {
+            None
+        };
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let (Ok(timestamp), Ok(event_type), Ok(severity), Ok(outcome)) = (
+            std::str::from_utf8(canonical.timestamp),
+            std::str::from_utf8(event_type),
+            std::str::from_utf8(severity),
+            std::str::from_utf8(outcome),
+        ) else {
+            return false;
+        };
+        self.count_common(timestamp, event_type, severity, outcome);
+        self.by_mcp.add(mcp_name.map(text).as_deref().unwrap_or("(none)"), 1);
+        if let Some(duration) = duration {
+            self.durations.record(duration);
+        }
+        true
+    }
+
+    fn count_common(&mut self, timestamp: &str, event_type: &str, severity: &str, outcome: &str) {
+        self.n_events += 1;
+        if self.first_timestamp.as_deref().is_none_or(|first| timestamp < first) {
+            self.first_timestamp = Some(timestamp.to_owned());
+        }
+        if self.last_timestamp.as_deref().is_none_or(|last| timestamp > last) {
+            self.last_timestamp = Some(timestamp.to_owned());
+        }
+        self.by_type.add(event_type, 1);
+        self.by_severity.add(severity, 1);
+        self.by_outcome.add(outcome, 1);
+        self.by_day.add(timestamp.get(..10).unwrap_or("(none)"), 1);
+    }
+
+    fn add_event(&mut self, event: &LenientEvent) {
+        let str_field = |key: &str| event.fields().get(key).and_then(Value::as_str);
+        let timestamp = event.timestamp().map(|timestamp| timestamp.to_string());
+        let event_type = str_field("type").unwrap_or("(none)");
+        self.count_common(
+            timestamp.as_deref().unwrap_or("(none)"),
+            event_type,
+            str_field("severity").unwrap_or("(none)"),
+            str_field("outcome").unwrap_or("(none)"),
+        );
+        self.by_mcp.add(event.context_str("mcpName").unwrap_or("(none)"), 1);
+        for (path, counter) in &mut self.by_field {
+            let key = match event.get_path(path) {
+                None | Some(Value::Null) => "(none)".to_owned(),
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+            };
+            counter.add(&key, 1);
+        }
+        if TIMED_TYPES.contains(&event_type.as_bytes()) {
+            if let Some(duration) = event.get_path("details.durationMs").and_then(Value::as_f64) {
+                self.durations.record(duration);
+            }
+        }
+        if DENIED_TYPES.contains(&event_type.as_bytes()) {
+            if let Some(url) = event.get_path("details.url").and_then(Value::as_str) {
+                self.denied_urls.add(url, 1);
+                self.denied_domains.add(domain_of(url), 1);
+            }
+        }
+    }
+
+    /// Adds another thread's counts.
+    pub(crate) fn merge(&mut self, other: Stats) {
+        self.n_events += other.n_events;
+        for timestamp in other.first_timestamp.iter().chain(&other.last_timestamp) {
+            if self.first_timestamp.as_deref().is_none_or(|first| timestamp.as_str() < first) {
+                self.first_timestamp = Some(timestamp.clone());
+            }
+            if self.last_timestamp.as_deref().is_none_or(|last| timestamp.as_str() > last) {
+                self.last_timestamp = Some(timestamp.clone());
+            }
+        }
+        self.by_type.merge(other.by_type);
+        self.by_severity.merge(other.by_severity);
+        self.by_outcome.merge(other.by_outcome);
+        self.by_mcp.merge(other.by_mcp);
+        self.by_day.merge(other.by_day);
+        for ((_, mine), (_, theirs)) in self.by_field.iter_mut().zip(other.by_field) {
+            mine.merge(theirs);
+        }
+        self.durations.merge(&other.durations);
+        self.denied_urls.merge(other.denied_urls);
+        self.denied_domains.merge(other.denied_domains);
+    }
+}
+
+/// The one `durationMs` of a line, read from its bytes: `Some(None)` when the line has none,
+/// `None` when the bytes cannot say (two of them, or an odd number).
+///
+/// The key's quotes are bare, so this is a key and not text inside a string (where quotes are
+/// escaped); with exactly one such key in the line it is the one in `details` or nowhere
+/// else... unless it sits in `context`, which our writer never does.
+fn single_duration(line: &[u8]) -> Option<Option<f64>> {
+    let mut found = memchr::memmem::find_iter(line, DURATION_KEY);
+    let Some(at) = found.next() else { return Some(None) };
+    if found.next().is_some() {
+        return None;
+    }
+    let rest = &line[at + DURATION_KEY.len()..];
+    let end = rest.iter().position(|byte| !b"0123456789.eE+-".contains(byte)).unwrap_or(rest.len());
+    if end == 0 || !matches!(rest.get(end), Some(b',' | b'}')) {
+        return None;
+    }
+    let number = std::str::from_utf8(&rest[..end]).ok()?.parse::<f64>().ok()?;
+    Some(Some(number))
+}
+
+/// The host of a URL, without user, port, path or query.
+fn domain_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if host.starts_with('[') {
+        return host.split_once(']').map_or(host, |(inside, _)| &host[..inside.len() + 1]);
+    }
+    host.split(':').next().unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_percentiles_within_one_percent() {
+        let mut histogram = Histogram::default();
+        for millis in 1..=10_000 {
+            histogram.record(f64::from(millis));
+        }
+        for (p, expected) in [(50.0, 5000.0), (90.0, 9000.0), (99.0, 9900.0), (100.0, 10_000.0)] {
+            let got = histogram.percentile(p).unwrap();
+            assert!((got - expected).abs() / expected < 0.01, "p{p}: {got} vs {expected}");
+        }
+        let lowest = histogram.percentile(0.0).unwrap();
+        assert!((lowest - 1.0).abs() < 0.01, "{lowest}");
+        assert_eq!(histogram.count(), 10_000);
+        let mut small = Histogram::default();
+        small.record(0.05);
+        small.record(-1.0);
+        small.record(f64::NAN);
+        assert_eq!(small.count(), 1);
+        assert_eq!(small.percentile(50.0), Some(0.05));
+        small.record(1e300);
+        assert_eq!(small.count(), 2);
+        for bucket in [0, 127, 128, 500, N_BUCKETS - 1] {
+            let (low, _) = bucket_bounds(bucket);
+            assert_eq!(bucket_of(low), bucket);
+        }
+    }
+
+    #[test]
+    fn topk_is_exact_under_its_cap_and_bounded_over_it() {
+        let mut counts = TopK::new(3);
+        for (key, n) in [("a", 5), ("b", 3), ("c", 1), ("a", 2)] {
+            counts.add(key, n);
+        }
+        assert_eq!(counts.top(2), [("a", 7), ("b", 3)]);
+        assert!(!counts.is_approximate());
+        for idx in 0..10_000 {
+            counts.add(&format!("noise-{idx}"), 1);
+        }
+        assert!(counts.counts.len() <= 6);
+        assert!(counts.is_approximate());
+        assert_eq!(counts.top(2), [("a", 7), ("b", 3)]);
+    }
+
+    #[test]
+    fn durations_and_domains_from_bytes_and_parses() {
+        assert_eq!(single_duration(br#"{"details":{"durationMs":12.5},"x":1}"#), Some(Some(12.5)));
+        assert_eq!(single_duration(br#"{"details":{"a":1}}"#), Some(None));
+        assert_eq!(single_duration(br#"{"durationMs":1,"d":{"durationMs":2}}"#), None);
+        assert_eq!(single_duration(br#"{"details":{"durationMs":"12"}}"#), None);
+        assert_eq!(domain_of("https://user:pw@evil.com:8443/x?y"), "evil.com");
+        assert_eq!(domain_of("http://[::1]:80/"), "[::1]");
+        assert_eq!(domain_of("evil.com/path"), "evil.com");
+    }
+}

@@ -1,0 +1,299 @@
+//! Running a [`Filter`] over segments in time order, on every core, in order.
+//!
+//! [`scan`] reads each [`Segment`] in blocks, cuts large blocks into runs of whole lines that
+//! threads judge at the same time, and hands the answers to an [`Accumulator`] in file order.
+//! With a time range it skips whole files by their name and their first and last timestamps,
+//! seeks inside plain files, and stops reading a file once it has passed the range, so the
+//! cost follows the answer. Unreadable lines and files become [`Problem`]s; nothing prints.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use audit_core::{LenientEvent, Timestamp};
+
+use crate::query::{Filter, Verdict, line_timestamp};
+use crate::read::{self, BlockReader, Line, Lines, Position, ReadError, Segment};
+
+/// Blocks under this size are judged on one thread: spawning costs more than it saves.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+/// How many problems are kept with their place; the rest are only counted.
+const KEPT_PROBLEMS: usize = 1000;
+/// Smaller blocks for time-range scans, so reading past the end of the range costs little.
+const RANGE_BLOCK_SIZE: usize = 256 << 10;
+
+/// Where answers go. One accumulator per thread; they are merged in file order.
+pub(crate) trait Accumulator: Send + Sized {
+    /// A new, empty accumulator configured like this one.
+    fn fresh(&self) -> Self;
+    /// Takes one answering line; an error says why the line is unreadable after all.
+    fn accept(&mut self, line: &Line<'_>, event: Option<&LenientEvent>) -> Result<(), String>;
+    /// Takes in what a later run of lines accumulated.
+    fn absorb(&mut self, later: Self);
+    /// Whether the judge must hand over the parsed event.
+    fn wants_event(&self) -> bool {
+        false
+    }
+    /// Whether lines decided on their bytes must still be checked to be JSON.
+    fn validates(&self) -> bool {
+        false
+    }
+    /// Whether no more answers are wanted (`--limit`); checked after each line.
+    fn is_full(&self) -> bool {
+        false
+    }
+    /// Whether the accumulator can become full, which makes the scan serial so that it stops
+    /// at exactly the right line.
+    fn has_limit(&self) -> bool {
+        false
+    }
+}
+
+/// A line or file skipped because it could not be read.
+#[derive(Debug, Clone)]
+pub(crate) struct Problem {
+    pub(crate) path: PathBuf,
+    /// `None` for a problem with the whole file.
+    pub(crate) position: Option<Position>,
+    pub(crate) reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.position {
+            Some(position) => write!(f, "{}:{position}: {}", self.path.display(), self.reason),
+            // A problem with the whole file names the file in its reason.
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+/// The problems of a scan: the first ones with their place, and a count of all.
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    pub(crate) kept: Vec<Problem>,
+    pub(crate) n_total: u64,
+}
+
+impl Problems {
+    fn push(&mut self, problem: Problem) {
+        self.n_total += 1;
+        if self.kept.len() < KEPT_PROBLEMS {
+            self.kept.push(problem);
+        }
+    }
+}
+
+/// Why a scan stopped short.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ScanError {
+    /// `--strict`: the first unreadable line or file.
+    #[error("{0} (--strict)")]
+    Strict(Problem),
+    /// A file named on the command line cannot be opened.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanOptions {
+    /// Stop at the first problem.
+    pub(crate) strict: bool,
+    /// Threads that judge lines.
+    pub(crate) n_threads: usize,
+}
+
+/// How far a scan has come, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Progress {
+    pub(crate) segment_idx: usize,
+    pub(crate) n_segments: usize,
+    /// Bytes read so far (decompressed).
+    pub(crate) bytes: u64,
+}
+
+/// Scans `segments` in order. After each block `after_block` sees the accumulator (to write
+/// out and clear what it holds) and may stop the scan.
+///
+/// # Errors
+///
+/// [`ScanError::Strict`] at the first problem under `--strict`; [`ScanError::Read`] when a
+/// file cannot be opened at all.
+pub(crate) fn scan<A: Accumulator>(
+    segments: &[Segment],
+    filter: &Filter,
+    options: &ScanOptions,
+    accumulator: &mut A,
+    problems: &mut Problems,
+    after_block: &mut dyn FnMut(&mut A, Progress) -> ControlFlow<()>,
+) -> Result<(), ScanError> {
+    let mut progress = Progress { segment_idx: 0, n_segments: segments.len(), bytes: 0 };
+    for (segment_idx, segment) in segments.iter().enumerate() {
+        progress.segment_idx = segment_idx;
+        if is_outside_range(segment, filter) {
+            continue;
+        }
+        let flow = scan_segment(segment, filter, options, accumulator, problems, &mut |acc, n| {
+            progress.bytes += n;
+            after_block(acc, progress)
+        })?;
+        if flow.is_break() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn scan_segment<A: Accumulator>(
+    segment: &Segment,
+    filter: &Filter,
+    options: &ScanOptions,
+    accumulator: &mut A,
+    problems: &mut Problems,
+    after_block: &mut dyn FnMut(&mut A, u64) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, ScanError> {
+    let start = match filter.since_with_slack() {
+        Some(since) => read::seek_to_timestamp(&segment.path, &since),
+        None => 0,
+    };
+    let mut reader = BlockReader::open_at(&segment.path, start)?;
+    let until = filter.until_with_slack();
+    if until.is_some() || filter.since.is_some() {
+        reader.block_size = RANGE_BLOCK_SIZE;
+    }
+    let parallel = options.n_threads > 1 && !accumulator.has_limit();
+
+    loop {
+        let block = match reader.next_block() {
+            Ok(Some(block)) => block,
+            Ok(None) => return Ok(ControlFlow::Continue(())),
+            Err(error) => {
+                let problem =
+                    Problem { path: segment.path.clone(), position: None, reason: error_text(&error) };
+                if options.strict {
+                    return Err(ScanError::Strict(problem));
+                }
+                problems.push(problem);
+                return Ok(ControlFlow::Continue(()));
+            }
+        };
+        let n_parts = if parallel && block.bytes.len() >= PARALLEL_MIN_BYTES { options.n_threads } else { 1 };
+        let parts = block.split(n_parts);
+        let results: Vec<(A, Vec<Problem>)> = if parts.len() == 1 {
+            parts.into_iter().map(|lines| judge_run(lines, segment, filter, accumulator)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|lines| {
+                        let fresh = accumulator.fresh();
+                        scope.spawn(move || judge_run(lines, segment, filter, &fresh))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    // OK because judge_run does not panic on any input; a panic is a bug to see.
+                    .map(|handle| handle.join().expect("a scan thread panicked"))
+                    .collect()
+            })
+        };
+        for (part, part_problems) in results {
+            accumulator.absorb(part);
+            for problem in part_problems {
+                if options.strict {
+                    return Err(ScanError::Strict(problem));
+                }
+                problems.push(problem);
+            }
+        }
+
+        let past_range = until.as_deref().is_some_and(|until| last_timestamp_after(&block.bytes, until));
+        if after_block(accumulator, block.bytes.len() as u64).is_break() || accumulator.is_full() {
+            return Ok(ControlFlow::Break(()));
+        }
+        if past_range {
+            return Ok(ControlFlow::Continue(()));
+        }
+    }
+}
+
+fn judge_run<A: Accumulator>(
+    lines: Lines<'_>,
+    segment: &Segment,
+    filter: &Filter,
+    template: &A,
+) -> (A, Vec<Problem>) {
+    let mut accumulator = template.fresh();
+    let mut problems = Vec::new();
+    let (want_event, validate) = (accumulator.wants_event(), accumulator.validates());
+    for line in lines {
+        let problem = |reason: String| Problem {
+            path: segment.path.clone(),
+            position: Some(line.position),
+            reason,
+        };
+        if line.torn {
+            problems.push(problem("torn last line (no newline at the end of the file)".to_owned()));
+            continue;
+        }
+        let outcome = match filter.judge(line.bytes, want_event, validate) {
+            Verdict::Match(event) => accumulator.accept(&line, event.as_deref()),
+            Verdict::Skip => Ok(()),
+            Verdict::Bad(reason) => Err(reason),
+        };
+        if let Err(reason) = outcome {
+            problems.push(problem(reason));
+        }
+        if accumulator.is_full() {
+            break;
+        }
+    }
+    (accumulator, problems)
+}
+
+/// Whether the block's last timestamped line lies past `until`.
+fn last_timestamp_after(bytes: &[u8], until: &str) -> bool {
+    bytes
+        .rsplit(|byte| *byte == b'\n')
+        .take(8)
+        .find_map(line_timestamp)
+        .is_some_and(|timestamp| timestamp.as_str() >= until)
+}
+
+/// Whether a file's name or its first and last timestamps put it wholly outside the range.
+fn is_outside_range(segment: &Segment, filter: &Filter) -> bool {
+    let (since, until) = (filter.since_with_slack(), filter.until_with_slack());
+    if since.is_none() && until.is_none() {
+        return false;
+    }
+    let outside = |first: &str, last: &str| {
+        since.as_deref().is_some_and(|since| last < since)
+            || until.as_deref().is_some_and(|until| first >= until)
+    };
+    if let Some(day) = segment.day() {
+        let day_start = format!("{day}T00:00:00.000Z");
+        let day_end = Timestamp::parse(&day_start)
+            .ok()
+            .and_then(|start| Timestamp::from_unix_millis(start.as_unix_millis() + 86_399_999).ok())
+            .map(|end| end.to_string());
+        if let Some(day_end) = day_end {
+            if outside(&day_start, &day_end) {
+                return true;
+            }
+        }
+    }
+    match read::first_and_last_timestamps(&segment.path) {
+        Some((first, last)) => outside(&first, &last),
+        None => false,
+    }
+}
+
+fn error_text(error: &ReadError) -> String {
+    use std::error::Error;
+
+    let mut text = error.to_string();
+    if let Some(source) = error.source() {
+        text = format!("{text}: {source}");
+    }
+    text
+}
