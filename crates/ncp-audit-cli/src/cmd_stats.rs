@@ -90,10 +90,10 @@ pub(crate) fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     Ok(if stats.n_events > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn counts_json(counts: &TopK, entries: Vec<(&str, u64)>) -> Value {
+fn counts_json(counts: &TopK, entries: Vec<(String, u64)>) -> Value {
     let mut object = Map::new();
     for (key, count) in entries {
-        object.insert(key.to_owned(), json!(count));
+        object.insert(key, json!(count));
     }
     if counts.is_approximate() {
         object.insert("(approximate: counts are lower bounds)".to_owned(), json!(true));
@@ -139,7 +139,7 @@ fn to_text(stats: &Stats, top: usize) -> String {
     // OK to ignore: writing to a String cannot fail.
     let _ = writeln!(text, "{} events{range}", stats.n_events);
     let total = stats.n_events.max(1) as f64;
-    let mut section = |title: &str, counts: &TopK, entries: Vec<(&str, u64)>| {
+    let mut section = |title: &str, counts: &TopK, entries: Vec<(String, u64)>| {
         // Shares of all events make sense for partitions of them, not for the denial lists.
         let with_share = !title.starts_with("most denied");
         if entries.is_empty() {
@@ -150,7 +150,7 @@ fn to_text(stats: &Stats, top: usize) -> String {
         for (key, count) in entries {
             // Keys are logged values: escape them so they cannot drive a terminal.
             let mut escaped = String::new();
-            escape_controls(key, &mut escaped);
+            escape_controls(&key, &mut escaped);
             let key = escaped;
             let share = count as f64 * 100.0 / total;
             if with_share {

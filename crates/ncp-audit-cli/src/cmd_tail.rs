@@ -130,7 +130,7 @@ fn last_events(
             // A gzip stream can only be read forwards; keep the last answers seen.
             let mut ring: VecDeque<Vec<u8>> = VecDeque::new();
             while let Some(block) = next_block_or_report(&mut reader) {
-                for line in block.lines().filter(|line| !line.torn) {
+                for line in block.lines(None).filter(|line| !line.torn) {
                     if let Some(out) = printer.render(&segment.path, &line) {
                         ring.push_back(out);
                         if ring.len() > wanted {

@@ -14,12 +14,10 @@ use audit_core::{LenientEvent, Timestamp};
 use crate::query::{Filter, Verdict, line_timestamp};
 use crate::read::{self, BlockReader, Line, Lines, Position, ReadError, Segment};
 
-/// Blocks under this size are judged on one thread: spawning costs more than it saves.
-const PARALLEL_MIN_BYTES: usize = 1 << 20;
+/// Files under this size are read by one thread: spawning costs more than it saves.
+const MIN_RANGE_BYTES: u64 = 4 << 20;
 /// How many problems are kept with their place; the rest are only counted.
 const KEPT_PROBLEMS: usize = 1000;
-/// Smaller blocks for time-range scans, so reading past the end of the range costs little.
-const RANGE_BLOCK_SIZE: usize = 256 << 10;
 
 /// Where answers go. One accumulator per thread; they are merged in file order.
 pub(crate) trait Accumulator: Send + Sized {
@@ -158,75 +156,192 @@ fn scan_segment<A: Accumulator>(
     };
     let mut reader = BlockReader::open_at(&segment.path, start)?;
     let until = filter.until_with_slack();
-    if until.is_some() || filter.since.is_some() {
-        reader.block_size = RANGE_BLOCK_SIZE;
+    let whole_scan = until.is_none() && !accumulator.has_limit();
+    if options.n_threads > 1 && whole_scan && !reader.is_compressed() {
+        let len = std::fs::metadata(&segment.path).map_or(0, |metadata| metadata.len());
+        if len.saturating_sub(start) >= MIN_RANGE_BYTES {
+            return scan_ranges(segment, filter, options, (start, len), accumulator, problems, after_block);
+        }
     }
-    let parallel = options.n_threads > 1 && !accumulator.has_limit();
 
-    loop {
-        let block = match reader.next_block() {
-            Ok(Some(block)) => block,
-            Ok(None) => return Ok(ControlFlow::Continue(())),
-            Err(error) => {
-                let problem =
-                    Problem { path: segment.path.clone(), position: None, reason: error_text(&error) };
-                if options.strict {
-                    return Err(ScanError::Strict(problem));
+    // One reader, in order: a gzip stream decodes on its own thread while lines are judged.
+    let mut run = Run { segment, filter, absolute: true, next_line: None, problems: Vec::new() };
+    let flow = std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(4);
+        let (decoder, mut local) = if reader.is_compressed() {
+            let decoder = scope.spawn(move || {
+                loop {
+                    let next = reader.next_block();
+                    let done = !matches!(next, Ok(Some(_)));
+                    if sender.send(next).is_err() || done {
+                        break;
+                    }
                 }
-                problems.push(problem);
-                return Ok(ControlFlow::Continue(()));
-            }
-        };
-        let n_parts = if parallel && block.bytes.len() >= PARALLEL_MIN_BYTES { options.n_threads } else { 1 };
-        let parts = block.split(n_parts);
-        let results: Vec<(A, Vec<Problem>)> = if parts.len() == 1 {
-            parts.into_iter().map(|lines| judge_run(lines, segment, filter, accumulator)).collect()
+            });
+            (Some(decoder), None)
         } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = parts
-                    .into_iter()
-                    .map(|lines| {
-                        let fresh = accumulator.fresh();
-                        scope.spawn(move || judge_run(lines, segment, filter, &fresh))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    // OK because judge_run does not panic on any input; a panic is a bug to see.
-                    .map(|handle| handle.join().expect("a scan thread panicked"))
-                    .collect()
-            })
+            (None, Some(reader))
         };
-        for (part, part_problems) in results {
-            accumulator.absorb(part);
-            for problem in part_problems {
-                if options.strict {
-                    return Err(ScanError::Strict(problem));
+        let mut next_block = || match local.as_mut() {
+            Some(reader) => reader.next_block(),
+            None => receiver.recv().unwrap_or(Ok(None)),
+        };
+        let mut flow = ControlFlow::Continue(());
+        loop {
+            let block = match next_block() {
+                Ok(Some(block)) => block,
+                Ok(None) => break,
+                Err(error) => {
+                    let reason = error_text(&error);
+                    run.problems.push(Problem { path: segment.path.clone(), position: None, reason });
+                    break;
                 }
-                problems.push(problem);
+            };
+            run.judge_block(&block, accumulator);
+            let past_range =
+                until.as_deref().is_some_and(|until| last_timestamp_after(&block.bytes, until));
+            if (options.strict && !run.problems.is_empty())
+                || after_block(accumulator, block.bytes.len() as u64).is_break()
+                || accumulator.is_full()
+            {
+                flow = ControlFlow::Break(());
+                break;
+            }
+            if past_range {
+                break;
             }
         }
+        // Dropping the receiver stops the decoder at its next block.
+        drop(next_block);
+        drop(receiver);
+        drop(local);
+        if let Some(decoder) = decoder {
+            // OK because the decoder only reads and sends; a panic there is a bug to see.
+            decoder.join().expect("the gzip decoder thread panicked");
+        }
+        flow
+    });
+    for problem in run.problems {
+        if options.strict {
+            return Err(ScanError::Strict(problem));
+        }
+        problems.push(problem);
+    }
+    Ok(flow)
+}
 
-        let past_range = until.as_deref().is_some_and(|until| last_timestamp_after(&block.bytes, until));
-        if after_block(accumulator, block.bytes.len() as u64).is_break() || accumulator.is_full() {
-            return Ok(ControlFlow::Break(()));
+/// Judging blocks of one file in order, counting lines for the problems' positions.
+struct Run<'a> {
+    segment: &'a Segment,
+    filter: &'a Filter,
+    /// Whether lines are numbered from the file's start (else from the run's, from 0).
+    absolute: bool,
+    /// The number of the next block's first line; unknown after a seek.
+    next_line: Option<u64>,
+    problems: Vec<Problem>,
+}
+
+impl Run<'_> {
+    fn judge_block<A: Accumulator>(&mut self, block: &read::Block, accumulator: &mut A) {
+        if block.at_file_start && self.absolute {
+            self.next_line = Some(1);
         }
-        if past_range {
-            return Ok(ControlFlow::Continue(()));
+        let mut lines = block.lines(Some(0));
+        let n_before = self.problems.len();
+        judge_lines(&mut lines, self.segment, self.filter, accumulator, &mut self.problems);
+        for problem in &mut self.problems[n_before..] {
+            if let Some(position) = problem.position.as_mut() {
+                position.line = self.next_line.zip(position.line).map(|(base, rel)| base + rel);
+            }
         }
+        self.next_line = self.next_line.map(|line| line + lines.n_seen());
     }
 }
 
-fn judge_run<A: Accumulator>(
-    lines: Lines<'_>,
+/// Scans a large plain file as `n_threads` byte ranges cut on line boundaries, each read by
+/// its own thread in small blocks, and merges the results in order.
+fn scan_ranges<A: Accumulator>(
     segment: &Segment,
     filter: &Filter,
-    template: &A,
-) -> (A, Vec<Problem>) {
-    let mut accumulator = template.fresh();
-    let mut problems = Vec::new();
+    options: &ScanOptions,
+    (start, len): (u64, u64),
+    accumulator: &mut A,
+    problems: &mut Problems,
+    after_block: &mut dyn FnMut(&mut A, u64) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, ScanError> {
+    let bounds = read::line_boundaries(&segment.path, start, len, options.n_threads);
+    let results: Vec<(A, Run<'_>, u64, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|range| {
+                let (range_start, range_end) = (range[0], range[1]);
+                let fresh = accumulator.fresh();
+                scope.spawn(move || {
+                    let mut run =
+                        Run { segment, filter, absolute: false, next_line: Some(0), problems: Vec::new() };
+                    let mut accumulator = fresh;
+                    let mut n_lines = 0;
+                    match BlockReader::open_range(&segment.path, range_start, Some(range_end)) {
+                        Ok(mut reader) => loop {
+                            match reader.next_block() {
+                                Ok(Some(block)) => {
+                                    run.judge_block(&block, &mut accumulator);
+                                    reader.recycle(block);
+                                }
+                                Ok(None) => break,
+                                Err(error) => {
+                                    let reason = error_text(&error);
+                                    let path = segment.path.clone();
+                                    run.problems.push(Problem { path, position: None, reason });
+                                    break;
+                                }
+                            }
+                        },
+                        Err(error) => {
+                            let reason = error_text(&error);
+                            run.problems.push(Problem { path: segment.path.clone(), position: None, reason });
+                        }
+                    }
+                    n_lines += run.next_line.unwrap_or(0);
+                    (accumulator, run, n_lines, range_end - range_start)
+                })
+            })
+            .collect();
+        // OK because a range scan does not panic on any input; a panic is a bug to see.
+        handles.into_iter().map(|handle| handle.join().expect("a scan thread panicked")).collect()
+    });
+
+    // Each range counted its lines from 0; the file's numbering is known only from its start.
+    let mut next_line = (start == 0).then_some(1);
+    for (part, run, n_lines, n_bytes) in results {
+        accumulator.absorb(part);
+        for mut problem in run.problems {
+            if let Some(position) = problem.position.as_mut() {
+                position.line = next_line.zip(position.line).map(|(base, rel)| base + rel);
+            }
+            if options.strict {
+                return Err(ScanError::Strict(problem));
+            }
+            problems.push(problem);
+        }
+        next_line = next_line.map(|line| line + n_lines);
+        if after_block(accumulator, n_bytes).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// Judges lines into `accumulator`; problems carry line numbers relative to the lines given.
+fn judge_lines<A: Accumulator>(
+    lines: &mut Lines<'_>,
+    segment: &Segment,
+    filter: &Filter,
+    accumulator: &mut A,
+    problems: &mut Vec<Problem>,
+) {
     let (want_event, validate) = (accumulator.wants_event(), accumulator.validates());
-    for line in lines {
+    for line in lines.by_ref() {
         let problem = |reason: String| Problem {
             path: segment.path.clone(),
             position: Some(line.position),
@@ -248,7 +363,6 @@ fn judge_run<A: Accumulator>(
             break;
         }
     }
-    (accumulator, problems)
 }
 
 /// Whether the block's last timestamped line lies past `until`.

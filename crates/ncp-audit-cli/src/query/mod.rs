@@ -30,44 +30,57 @@ const SEVERITY_INFIX: &[u8] = b",\"severity\":\"";
 const CONTEXT_MCP_INFIX: &[u8] = b",\"context\":{\"mcpName\":\"";
 const OUTCOME_KEY: &[u8] = b",\"outcome\":\"";
 
-/// The fields of a line in canonical shape, read from its bytes. A field is `None` when the
-/// bytes do not say it plainly (another key order, escapes); the caller then parses.
+/// The fields of a line in canonical shape, read from its bytes: the timestamp and type at
+/// once, the others on demand. A field is `None` when the bytes do not say it plainly
+/// (another key order, escapes); the caller then parses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Canonical<'a> {
+    line: &'a [u8],
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     pub(crate) timestamp: &'a [u8],
     pub(crate) event_type: &'a [u8],
-    pub(crate) severity: Option<&'a [u8]>,
-    /// `Some(None)` when the context plainly has no `mcpName` (it is empty).
-    pub(crate) mcp_name: Option<Option<&'a [u8]>>,
-    pub(crate) outcome: Option<&'a [u8]>,
+    /// What follows the type's closing quote.
+    after_type: &'a [u8],
 }
 
 impl<'a> Canonical<'a> {
-    /// Reads the canonical fields; `None` when the line does not start the canonical way.
+    /// Reads the timestamp and type; `None` when the line does not start the canonical way.
     pub(crate) fn parse(line: &'a [u8]) -> Option<Canonical<'a>> {
         let rest = line.strip_prefix(TIMESTAMP_PREFIX)?;
         let timestamp = rest.get(..24)?;
         let is_canonical_time = timestamp[10] == b'T'
             && timestamp[23] == b'Z'
-            && timestamp.iter().all(|byte| byte.is_ascii_digit() || b"-T:.Z".contains(byte));
+            && timestamp.iter().all(|byte| matches!(byte, b'0'..=b'9' | b'-' | b'T' | b':' | b'.' | b'Z'));
         if !is_canonical_time {
             return None;
         }
         let rest = rest[24..].strip_prefix(TYPE_INFIX)?;
-        let (event_type, rest) = plain_string(rest)?;
-        let (severity, rest) = match rest.strip_prefix(SEVERITY_INFIX).and_then(plain_string) {
-            Some((severity, rest)) => (Some(severity), rest),
-            None => (None, rest),
-        };
-        let mcp_name = if let Some(after) = rest.strip_prefix(CONTEXT_MCP_INFIX) {
+        let (event_type, after_type) = plain_string(rest)?;
+        Some(Canonical { line, timestamp, event_type, after_type })
+    }
+
+    /// `severity`, written right after the type.
+    pub(crate) fn severity(&self) -> Option<&'a [u8]> {
+        self.after_type.strip_prefix(SEVERITY_INFIX).and_then(plain_string).map(|(word, _)| word)
+    }
+
+    /// `context.mcpName` when it is the context's first key; `Some(None)` when the context is
+    /// plainly empty.
+    pub(crate) fn mcp_name(&self) -> Option<Option<&'a [u8]>> {
+        let after_severity =
+            self.after_type.strip_prefix(SEVERITY_INFIX).and_then(plain_string)?.1;
+        if let Some(after) = after_severity.strip_prefix(CONTEXT_MCP_INFIX) {
             plain_string(after).map(|(name, _)| Some(name))
-        } else if rest.starts_with(b",\"context\":{}") {
+        } else if after_severity.starts_with(b",\"context\":{}") {
             Some(None)
         } else {
             None
-        };
-        Some(Canonical { timestamp, event_type, severity, mcp_name, outcome: trailing_outcome(line) })
+        }
+    }
+
+    /// `outcome`, written last.
+    pub(crate) fn outcome(&self) -> Option<&'a [u8]> {
+        trailing_outcome(self.line)
     }
 }
 
@@ -230,14 +243,14 @@ impl Filter {
         }
         let mut undecided = false;
         if let Some(severity) = self.severity {
-            match canonical.severity {
+            match canonical.severity() {
                 Some(word) if !severity.accepts(word) => return Some(false),
                 Some(_) => {}
                 None => undecided = true,
             }
         }
         if !self.outcomes.is_empty() {
-            match canonical.outcome {
+            match canonical.outcome() {
                 Some(word) if !self.outcomes.iter().any(|outcome| outcome.as_bytes() == word) => {
                     return Some(false);
                 }
@@ -246,7 +259,7 @@ impl Filter {
             }
         }
         if !self.mcp_names.is_empty() {
-            if let Some(name) = canonical.mcp_name {
+            if let Some(name) = canonical.mcp_name() {
                 let wanted = |mcp: &String| name == Some(mcp.as_bytes());
                 if !self.mcp_names.iter().any(wanted) {
                     return Some(false);
@@ -352,18 +365,18 @@ mod tests {
         let canonical = Canonical::parse(CANONICAL.as_bytes()).unwrap();
         assert_eq!(canonical.timestamp, b"2026-12-03T10:00:00.000Z");
         assert_eq!(canonical.event_type, b"network_request_denied");
-        assert_eq!(canonical.severity, Some(&b"warning"[..]));
-        assert_eq!(canonical.mcp_name, Some(Some(&b"Worker Code"[..])));
-        assert_eq!(canonical.outcome, Some(&b"blocked"[..]));
+        assert_eq!(canonical.severity(), Some(&b"warning"[..]));
+        assert_eq!(canonical.mcp_name(), Some(Some(&b"Worker Code"[..])));
+        assert_eq!(canonical.outcome(), Some(&b"blocked"[..]));
 
         let spaced = CANONICAL.replace("\"type\":", "\"type\": ");
         assert_eq!(Canonical::parse(spaced.as_bytes()), None);
         let escaped = CANONICAL.replace("network_request_denied", "network\\u005frequest_denied");
         assert_eq!(Canonical::parse(escaped.as_bytes()), None);
         let odd_outcome = CANONICAL.replace("\"blocked\"", "\"blo\\\"cked\"");
-        assert_eq!(Canonical::parse(odd_outcome.as_bytes()).unwrap().outcome, None);
+        assert_eq!(Canonical::parse(odd_outcome.as_bytes()).unwrap().outcome(), None);
         let empty_context = CANONICAL.replace("{\"mcpName\":\"Worker Code\"}", "{}");
-        assert_eq!(Canonical::parse(empty_context.as_bytes()).unwrap().mcp_name, Some(None));
+        assert_eq!(Canonical::parse(empty_context.as_bytes()).unwrap().mcp_name(), Some(None));
     }
 
     fn judge(filter: &Filter, line: &str) -> &'static str {

@@ -1,6 +1,7 @@
 //! Counting a log in fixed memory: capped counters, a log-bucket histogram of durations.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use audit_core::LenientEvent;
 use audit_core::serde_json::Value;
@@ -20,21 +21,39 @@ const DURATION_KEY: &[u8] = b"\"durationMs\":";
 /// counts (lossy counting): a key dropped and seen again restarts from zero, so every count is
 /// a lower bound and [`TopK::is_approximate`] says so. Memory stays under `2 * cap` keys
 /// whatever the input.
+///
+/// Keys are bytes: most counters see a handful of keys (types, severities, days), which a
+/// short list finds faster than hashing; the map takes over past [`SMALL_KEYS`].
 #[derive(Debug, Clone)]
 pub(crate) struct TopK {
     cap: usize,
-    counts: HashMap<Box<str>, u64>,
+    small: Vec<(Box<[u8]>, u64)>,
+    counts: HashMap<Box<[u8]>, u64>,
     approximate: bool,
 }
+
+/// How many keys the short list holds before the map takes over.
+const SMALL_KEYS: usize = 32;
 
 impl TopK {
     /// A counter that keeps at least the `cap` largest counts.
     pub(crate) fn new(cap: usize) -> TopK {
-        TopK { cap: cap.max(1), counts: HashMap::new(), approximate: false }
+        TopK { cap: cap.max(SMALL_KEYS), small: Vec::new(), counts: HashMap::new(), approximate: false }
     }
 
     /// Adds `n` to `key`.
-    pub(crate) fn add(&mut self, key: &str, n: u64) {
+    pub(crate) fn add(&mut self, key: &[u8], n: u64) {
+        if self.counts.is_empty() {
+            if let Some(entry) = self.small.iter_mut().find(|entry| &*entry.0 == key) {
+                entry.1 += n;
+                return;
+            }
+            if self.small.len() < SMALL_KEYS {
+                self.small.push((key.into(), n));
+                return;
+            }
+            self.counts.extend(self.small.drain(..));
+        }
         if let Some(count) = self.counts.get_mut(key) {
             *count += n;
             return;
@@ -62,24 +81,28 @@ impl TopK {
     /// Adds another counter's counts.
     pub(crate) fn merge(&mut self, other: TopK) {
         self.approximate |= other.approximate;
-        for (key, count) in other.counts {
+        for (key, count) in other.small.into_iter().chain(other.counts) {
             self.add(&key, count);
         }
     }
 
+    fn entries(&self) -> Vec<(String, u64)> {
+        let small = self.small.iter().map(|(key, count)| (key, count));
+        let all = small.chain(self.counts.iter());
+        all.map(|(key, count)| (String::from_utf8_lossy(key).into_owned(), *count)).collect()
+    }
+
     /// The `n` largest counts, largest first, ties by key.
-    pub(crate) fn top(&self, n: usize) -> Vec<(&str, u64)> {
-        let mut entries: Vec<(&str, u64)> =
-            self.counts.iter().map(|(key, count)| (&**key, *count)).collect();
-        entries.sort_by(|left, right| right.1.cmp(&left.1).then_with(|| left.0.cmp(right.0)));
+    pub(crate) fn top(&self, n: usize) -> Vec<(String, u64)> {
+        let mut entries = self.entries();
+        entries.sort_by(|left, right| right.1.cmp(&left.1).then_with(|| left.0.cmp(&right.0)));
         entries.truncate(n);
         entries
     }
 
     /// Every count, by key.
-    pub(crate) fn by_key(&self) -> Vec<(&str, u64)> {
-        let mut entries: Vec<(&str, u64)> =
-            self.counts.iter().map(|(key, count)| (&**key, *count)).collect();
+    pub(crate) fn by_key(&self) -> Vec<(String, u64)> {
+        let mut entries = self.entries();
         entries.sort();
         entries
     }
@@ -259,7 +282,7 @@ impl Stats {
     /// counted nothing.
     fn add_canonical(&mut self, line: &[u8], canonical: &Canonical<'_>) -> bool {
         let (Some(severity), Some(outcome), Some(mcp_name)) =
-            (canonical.severity, canonical.outcome, canonical.mcp_name)
+            (canonical.severity(), canonical.outcome(), canonical.mcp_name())
         else {
             return false;
         };
@@ -275,35 +298,26 @@ impl Stats {
         } else {
             None
         };
-        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        let (Ok(timestamp), Ok(event_type), Ok(severity), Ok(outcome)) = (
-            std::str::from_utf8(canonical.timestamp),
-            std::str::from_utf8(event_type),
-            std::str::from_utf8(severity),
-            std::str::from_utf8(outcome),
-        ) else {
-            return false;
-        };
-        self.count_common(timestamp, event_type, severity, outcome);
-        self.by_mcp.add(mcp_name.map(text).as_deref().unwrap_or("(none)"), 1);
+        self.count_common(canonical.timestamp, event_type, severity, outcome);
+        self.by_mcp.add(mcp_name.unwrap_or(b"(none)"), 1);
         if let Some(duration) = duration {
             self.durations.record(duration);
         }
         true
     }
 
-    fn count_common(&mut self, timestamp: &str, event_type: &str, severity: &str, outcome: &str) {
+    fn count_common(&mut self, timestamp: &[u8], event_type: &[u8], severity: &[u8], outcome: &[u8]) {
         self.n_events += 1;
-        if self.first_timestamp.as_deref().is_none_or(|first| timestamp < first) {
-            self.first_timestamp = Some(timestamp.to_owned());
+        if self.first_timestamp.as_deref().is_none_or(|first| timestamp < first.as_bytes()) {
+            self.first_timestamp = Some(String::from_utf8_lossy(timestamp).into_owned());
         }
-        if self.last_timestamp.as_deref().is_none_or(|last| timestamp > last) {
-            self.last_timestamp = Some(timestamp.to_owned());
+        if self.last_timestamp.as_deref().is_none_or(|last| timestamp > last.as_bytes()) {
+            self.last_timestamp = Some(String::from_utf8_lossy(timestamp).into_owned());
         }
         self.by_type.add(event_type, 1);
         self.by_severity.add(severity, 1);
         self.by_outcome.add(outcome, 1);
-        self.by_day.add(timestamp.get(..10).unwrap_or("(none)"), 1);
+        self.by_day.add(timestamp.get(..10).unwrap_or(b"(none)"), 1);
     }
 
     fn add_event(&mut self, event: &LenientEvent) {
@@ -311,19 +325,19 @@ impl Stats {
         let timestamp = event.timestamp().map(|timestamp| timestamp.to_string());
         let event_type = str_field("type").unwrap_or("(none)");
         self.count_common(
-            timestamp.as_deref().unwrap_or("(none)"),
-            event_type,
-            str_field("severity").unwrap_or("(none)"),
-            str_field("outcome").unwrap_or("(none)"),
+            timestamp.as_deref().unwrap_or("(none)").as_bytes(),
+            event_type.as_bytes(),
+            str_field("severity").unwrap_or("(none)").as_bytes(),
+            str_field("outcome").unwrap_or("(none)").as_bytes(),
         );
-        self.by_mcp.add(event.context_str("mcpName").unwrap_or("(none)"), 1);
+        self.by_mcp.add(event.context_str("mcpName").unwrap_or("(none)").as_bytes(), 1);
         for (path, counter) in &mut self.by_field {
             let key = match event.get_path(path) {
                 None | Some(Value::Null) => "(none)".to_owned(),
                 Some(Value::String(text)) => text.clone(),
                 Some(other) => other.to_string(),
             };
-            counter.add(&key, 1);
+            counter.add(key.as_bytes(), 1);
         }
         if TIMED_TYPES.contains(&event_type.as_bytes()) {
             if let Some(duration) = event.get_path("details.durationMs").and_then(Value::as_f64) {
@@ -332,8 +346,8 @@ impl Stats {
         }
         if DENIED_TYPES.contains(&event_type.as_bytes()) {
             if let Some(url) = event.get_path("details.url").and_then(Value::as_str) {
-                self.denied_urls.add(url, 1);
-                self.denied_domains.add(domain_of(url), 1);
+                self.denied_urls.add(url.as_bytes(), 1);
+                self.denied_domains.add(domain_of(url).as_bytes(), 1);
             }
         }
     }
@@ -370,7 +384,9 @@ impl Stats {
 /// escaped); with exactly one such key in the line it is the one in `details` or nowhere
 /// else... unless it sits in `context`, which our writer never does.
 fn single_duration(line: &[u8]) -> Option<Option<f64>> {
-    let mut found = memchr::memmem::find_iter(line, DURATION_KEY);
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(DURATION_KEY));
+    let mut found = FINDER.find_iter(line);
     let Some(at) = found.next() else { return Some(None) };
     if found.next().is_some() {
         return None;
@@ -428,18 +444,18 @@ mod tests {
 
     #[test]
     fn topk_is_exact_under_its_cap_and_bounded_over_it() {
-        let mut counts = TopK::new(3);
+        let mut counts = TopK::new(40);
         for (key, n) in [("a", 5), ("b", 3), ("c", 1), ("a", 2)] {
-            counts.add(key, n);
+            counts.add(key.as_bytes(), n);
         }
-        assert_eq!(counts.top(2), [("a", 7), ("b", 3)]);
+        assert_eq!(counts.top(2), [("a".to_owned(), 7), ("b".to_owned(), 3)]);
         assert!(!counts.is_approximate());
         for idx in 0..10_000 {
-            counts.add(&format!("noise-{idx}"), 1);
+            counts.add(format!("noise-{idx}").as_bytes(), 1);
         }
-        assert!(counts.counts.len() <= 6);
+        assert!(counts.counts.len() <= 80);
         assert!(counts.is_approximate());
-        assert_eq!(counts.top(2), [("a", 7), ("b", 3)]);
+        assert_eq!(counts.top(2), [("a".to_owned(), 7), ("b".to_owned(), 3)]);
     }
 
     #[test]

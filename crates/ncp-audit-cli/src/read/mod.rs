@@ -20,11 +20,13 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 
 pub(crate) use names::{NameKind, SegmentName, parse_name};
-pub(crate) use seek::{first_and_last_timestamps, seek_to_timestamp};
+pub(crate) use seek::{first_and_last_timestamps, line_boundaries, seek_to_timestamp};
 pub(crate) use tail::visit_lines_backwards;
 
-/// How much a [`BlockReader`] reads at once.
-pub(crate) const DEFAULT_BLOCK_SIZE: usize = 4 << 20;
+/// How much a [`BlockReader`] reads at once: small enough that a block read from the page
+/// cache is still in the CPU cache when its lines are judged, large enough that a read costs
+/// little per byte.
+pub(crate) const DEFAULT_BLOCK_SIZE: usize = 256 << 10;
 
 /// The first bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -119,7 +121,7 @@ fn first_timestamp(path: &Path) -> String {
     let Ok(mut reader) = BlockReader::open(path) else { return String::new() };
     reader.block_size = 64 << 10;
     while let Ok(Some(block)) = reader.next_block() {
-        for line in block.lines() {
+        for line in block.lines(None) {
             if let Some(timestamp) = crate::query::line_timestamp(line.bytes) {
                 return timestamp;
             }
@@ -135,13 +137,13 @@ pub(crate) struct BlockReader {
     compressed: bool,
     /// Bytes read after the last complete line.
     carry: Vec<u8>,
-    /// The number of the next line, when known (not after a seek into the middle of a file).
-    next_line: Option<u64>,
     /// The offset of `carry`'s first byte, in decompressed bytes.
     offset: u64,
     at_file_start: bool,
     finished: bool,
     pending_error: Option<ReadError>,
+    /// Buffers of blocks given back, reused so that their memory is not faulted in again.
+    spare: Vec<Vec<u8>>,
     pub(crate) block_size: usize,
 }
 
@@ -162,6 +164,20 @@ impl BlockReader {
     ///
     /// [`ReadError::Io`] when the file cannot be opened.
     pub(crate) fn open_at(path: &Path, offset: u64) -> Result<BlockReader, ReadError> {
+        BlockReader::open_range(path, offset, None)
+    }
+
+    /// Opens the bytes `start..end` of a plain file (`end` `None`: to the end), which must
+    /// start and end on line boundaries; a gzipped file is always read whole.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Io`] when the file cannot be opened.
+    pub(crate) fn open_range(
+        path: &Path,
+        offset: u64,
+        end: Option<u64>,
+    ) -> Result<BlockReader, ReadError> {
         use std::io::{Seek, SeekFrom};
 
         let io_error = |source| ReadError::Io { path: path.to_owned(), source };
@@ -174,20 +190,30 @@ impl BlockReader {
         let source: Box<dyn Read + Send> = if compressed {
             Box::new(MultiGzDecoder::new(BufReader::with_capacity(256 << 10, file)))
         } else {
-            Box::new(file)
+            match end {
+                Some(end) => Box::new(file.take(end.saturating_sub(start))),
+                None => Box::new(file),
+            }
         };
         Ok(BlockReader {
             path: path.to_owned(),
             source,
             compressed,
             carry: Vec::new(),
-            next_line: if start == 0 { Some(1) } else { None },
             offset: start,
             at_file_start: start == 0,
             finished: false,
             pending_error: None,
+            spare: Vec::new(),
             block_size: DEFAULT_BLOCK_SIZE,
         })
+    }
+
+    /// Gives a block's buffer back for the next blocks to reuse.
+    pub(crate) fn recycle(&mut self, block: Block) {
+        if self.spare.len() < 2 {
+            self.spare.push(block.bytes);
+        }
     }
 
     /// Whether the file is gzipped.
@@ -209,7 +235,10 @@ impl BlockReader {
         if self.finished && self.carry.is_empty() {
             return Ok(None);
         }
-        let mut buffer = std::mem::take(&mut self.carry);
+        let mut buffer = self.spare.pop().unwrap_or_default();
+        buffer.clear();
+        buffer.extend_from_slice(&self.carry);
+        self.carry.clear();
         // `carry` never holds a newline: it is what followed the last one.
         let mut last_newline = None;
         loop {
@@ -232,7 +261,8 @@ impl BlockReader {
         }
         let torn_tail = match last_newline {
             Some(pos) if !self.finished => {
-                self.carry = buffer.split_off(pos + 1);
+                self.carry.extend_from_slice(&buffer[pos + 1..]);
+                buffer.truncate(pos + 1);
                 false
             }
             Some(pos) => pos + 1 < buffer.len(),
@@ -240,14 +270,12 @@ impl BlockReader {
         };
         let block = Block {
             bytes: buffer,
-            first_line: self.next_line,
             start_offset: self.offset,
             at_file_start: self.at_file_start,
             torn_tail,
         };
         self.offset += block.bytes.len() as u64;
         self.at_file_start = false;
-        self.next_line = self.next_line.map(|line| line + block.count_lines());
         Ok(Some(block))
     }
 
@@ -255,30 +283,25 @@ impl BlockReader {
     fn fill(&mut self, buffer: &mut Vec<u8>) {
         let want = self.block_size.max(64 << 10);
         let start = buffer.len();
-        buffer.resize(start + want, 0);
-        let mut filled = start;
-        while filled < buffer.len() {
-            match self.source.read(&mut buffer[filled..]) {
-                Ok(0) => {
-                    self.finished = true;
-                    break;
-                }
-                Ok(n_read) => filled += n_read,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    let path = self.path.clone();
-                    let offset = self.offset + filled as u64;
-                    self.pending_error = Some(if self.compressed {
-                        ReadError::Gzip { path, offset, source }
-                    } else {
-                        ReadError::Io { path, source }
-                    });
-                    self.finished = true;
-                    break;
-                }
+        buffer.reserve(want);
+        // `read_to_end` keeps what it read before an error, and reads into spare capacity
+        // without zeroing it first.
+        let result = (&mut self.source).take(want as u64).read_to_end(buffer);
+        let n_read = buffer.len() - start;
+        match result {
+            Ok(_) if n_read < want => self.finished = true,
+            Ok(_) => {}
+            Err(source) => {
+                let path = self.path.clone();
+                let offset = self.offset + buffer.len() as u64;
+                self.pending_error = Some(if self.compressed {
+                    ReadError::Gzip { path, offset, source }
+                } else {
+                    ReadError::Io { path, source }
+                });
+                self.finished = true;
             }
         }
-        buffer.truncate(filled);
     }
 }
 
@@ -296,57 +319,24 @@ fn read_full(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Whole lines of one file, as read.
+///
+/// Blocks do not know their line numbers: counting newlines would cost a pass over every
+/// byte. The consumer counts the lines it walks (see [`Lines::n_seen`]) and says where a
+/// block starts; the first block of a file starts at line 1.
 pub(crate) struct Block {
     pub(crate) bytes: Vec<u8>,
-    /// The number of the block's first line, when known.
-    pub(crate) first_line: Option<u64>,
     /// The offset of the block's first byte in the (decompressed) file.
     pub(crate) start_offset: u64,
-    /// Whether the block starts the file (where a BOM may sit).
+    /// Whether the block starts the file (where a BOM may sit, and line 1).
     pub(crate) at_file_start: bool,
     /// Whether the last line has no newline: the file ended mid-line.
     pub(crate) torn_tail: bool,
 }
 
 impl Block {
-    fn count_lines(&self) -> u64 {
-        let newlines = memchr::memchr_iter(b'\n', &self.bytes).count() as u64;
-        newlines + u64::from(self.torn_tail)
-    }
-
-    /// The block's lines.
-    pub(crate) fn lines(&self) -> Lines<'_> {
-        Lines::new(&self.bytes, self.first_line, self.start_offset, self.at_file_start, self.torn_tail)
-    }
-
-    /// Splits the block into `n_parts` runs of whole lines of about the same size, to read
-    /// them on several threads; each run knows its first line.
-    pub(crate) fn split(&self, n_parts: usize) -> Vec<Lines<'_>> {
-        let mut parts = Vec::with_capacity(n_parts);
-        let mut start = 0;
-        let mut line = self.first_line;
-        for part_idx in 1..=n_parts {
-            let target = (self.bytes.len() * part_idx / n_parts).max(start);
-            let end = if part_idx == n_parts {
-                self.bytes.len()
-            } else {
-                match memchr::memchr(b'\n', &self.bytes[target..]) {
-                    Some(pos) => target + pos + 1,
-                    None => self.bytes.len(),
-                }
-            };
-            let bytes = &self.bytes[start..end];
-            let is_last = end == self.bytes.len();
-            let torn = is_last && self.torn_tail;
-            let offset = self.start_offset + start as u64;
-            parts.push(Lines::new(bytes, line, offset, self.at_file_start && start == 0, torn));
-            line = line.map(|line| line + memchr::memchr_iter(b'\n', bytes).count() as u64);
-            start = end;
-            if is_last {
-                break;
-            }
-        }
-        parts
+    /// The block's lines, numbered from `first_line` when it is known.
+    pub(crate) fn lines(&self, first_line: Option<u64>) -> Lines<'_> {
+        Lines::new(&self.bytes, first_line, self.start_offset, self.at_file_start, self.torn_tail)
     }
 }
 
@@ -381,7 +371,8 @@ pub(crate) struct Line<'a> {
 pub(crate) struct Lines<'a> {
     bytes: &'a [u8],
     cursor: usize,
-    line: Option<u64>,
+    first_line: Option<u64>,
+    n_seen: u64,
     start_offset: u64,
     at_file_start: bool,
     torn_tail: bool,
@@ -390,12 +381,17 @@ pub(crate) struct Lines<'a> {
 impl<'a> Lines<'a> {
     fn new(
         bytes: &'a [u8],
-        line: Option<u64>,
+        first_line: Option<u64>,
         start_offset: u64,
         at_file_start: bool,
         torn_tail: bool,
     ) -> Lines<'a> {
-        Lines { bytes, cursor: 0, line, start_offset, at_file_start, torn_tail }
+        Lines { bytes, cursor: 0, first_line, n_seen: 0, start_offset, at_file_start, torn_tail }
+    }
+
+    /// How many lines were yielded so far.
+    pub(crate) fn n_seen(&self) -> u64 {
+        self.n_seen
     }
 }
 
@@ -411,7 +407,8 @@ impl<'a> Iterator for Lines<'a> {
             Some(pos) => (&rest[..pos], false, pos + 1),
             None => (rest, self.torn_tail, rest.len()),
         };
-        let position = Position { line: self.line, offset: self.start_offset + self.cursor as u64 };
+        let line = self.first_line.map(|first| first + self.n_seen);
+        let position = Position { line, offset: self.start_offset + self.cursor as u64 };
         if self.cursor == 0 && self.at_file_start {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
@@ -419,7 +416,7 @@ impl<'a> Iterator for Lines<'a> {
             bytes = stripped;
         }
         self.cursor += consumed;
-        self.line = self.line.map(|line| line + 1);
+        self.n_seen += 1;
         Some(Line { bytes, position, torn })
     }
 }
@@ -434,15 +431,16 @@ mod tests {
         let mut reader = BlockReader::open(path).unwrap();
         reader.block_size = block_size;
         let mut lines = Vec::new();
+        let mut next_line_no = 1;
         loop {
             match reader.next_block() {
                 Ok(Some(block)) => {
-                    for part in block.split(2) {
-                        for line in part {
-                            let text = String::from_utf8_lossy(line.bytes).into_owned();
-                            lines.push((text, line.position.line, line.torn));
-                        }
+                    let mut block_lines = block.lines(Some(next_line_no));
+                    for line in block_lines.by_ref() {
+                        let text = String::from_utf8_lossy(line.bytes).into_owned();
+                        lines.push((text, line.position.line, line.torn));
                     }
+                    next_line_no += block_lines.n_seen();
                 }
                 Ok(None) => return (lines, false),
                 Err(_) => return (lines, true),

@@ -55,6 +55,31 @@ pub(crate) fn seek_to_timestamp(path: &Path, target: &str) -> u64 {
     lo
 }
 
+/// Cuts `start..len` of a plain file into `n_parts` ranges of about the same size that start
+/// and end on line boundaries: `[start, b1, …, len]`, strictly increasing.
+pub(crate) fn line_boundaries(path: &Path, start: u64, len: u64, n_parts: usize) -> Vec<u64> {
+    let mut bounds = vec![start];
+    let Ok(mut file) = File::open(path) else { return vec![start, len] };
+    for part_idx in 1..n_parts as u64 {
+        let mut probe = start + (len - start) * part_idx / n_parts as u64;
+        let boundary = loop {
+            let Some(window) = read_window(&mut file, probe) else { break len };
+            if window.is_empty() {
+                break len;
+            }
+            match memchr::memchr(b'\n', &window) {
+                Some(pos) => break probe + pos as u64 + 1,
+                None => probe += window.len() as u64,
+            }
+        };
+        if boundary > *bounds.last().unwrap_or(&start) && boundary < len {
+            bounds.push(boundary);
+        }
+    }
+    bounds.push(len);
+    bounds
+}
+
 fn read_window(file: &mut File, offset: u64) -> Option<Vec<u8>> {
     file.seek(SeekFrom::Start(offset)).ok()?;
     let mut window = Vec::with_capacity(WINDOW);
