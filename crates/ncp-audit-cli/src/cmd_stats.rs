@@ -78,6 +78,7 @@ pub(crate) fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     report_problems(&problems);
     result?;
 
+    counting.stats.finish();
     let stats = &counting.stats;
     let text = if args.json {
         let mut text = audit_core::serde_json::to_string_pretty(&to_json(stats, args.top))?;
@@ -110,8 +111,8 @@ fn to_json(stats: &Stats, top: usize) -> Value {
     }
     json!({
         "events": stats.n_events,
-        "first": stats.first_timestamp,
-        "last": stats.last_timestamp,
+        "first": stats.first_timestamp(),
+        "last": stats.last_timestamp(),
         "byType": counts_json(&stats.by_type, stats.by_type.top(usize::MAX)),
         "bySeverity": counts_json(&stats.by_severity, stats.by_severity.top(usize::MAX)),
         "byOutcome": counts_json(&stats.by_outcome, stats.by_outcome.top(usize::MAX)),
@@ -132,7 +133,7 @@ fn to_json(stats: &Stats, top: usize) -> Value {
 
 fn to_text(stats: &Stats, top: usize) -> String {
     let mut text = String::new();
-    let range = match (&stats.first_timestamp, &stats.last_timestamp) {
+    let range = match (stats.first_timestamp(), stats.last_timestamp()) {
         (Some(first), Some(last)) => format!(" from {first} to {last}"),
         _ => String::new(),
     };

@@ -1,6 +1,7 @@
 //! Counting a log in fixed memory: capped counters, a log-bucket histogram of durations.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 use audit_core::LenientEvent;
@@ -14,6 +15,7 @@ const TIMED_TYPES: [&[u8]; 3] =
 /// Event types whose `details.url` goes into the denied URLs and domains.
 const DENIED_TYPES: [&[u8]; 2] = [b"network_request_denied", b"network_permission_denied"];
 const DURATION_KEY: &[u8] = b"\"durationMs\":";
+const URL_KEY: &[u8] = b"\"url\":\"";
 
 /// Counts of keys in bounded memory.
 ///
@@ -21,39 +23,51 @@ const DURATION_KEY: &[u8] = b"\"durationMs\":";
 /// counts (lossy counting): a key dropped and seen again restarts from zero, so every count is
 /// a lower bound and [`TopK::is_approximate`] says so. Memory stays under `2 * cap` keys
 /// whatever the input.
-///
-/// Keys are bytes: most counters see a handful of keys (types, severities, days), which a
-/// short list finds faster than hashing; the map takes over past [`SMALL_KEYS`].
 #[derive(Debug, Clone)]
 pub(crate) struct TopK {
     cap: usize,
-    small: Vec<(Box<[u8]>, u64)>,
-    counts: HashMap<Box<[u8]>, u64>,
+    counts: HashMap<Box<[u8]>, u64, BuildHasherDefault<KeyHasher>>,
     approximate: bool,
 }
 
-/// How many keys the short list holds before the map takes over.
-const SMALL_KEYS: usize = 32;
+/// A fast multiply-rotate hash for short keys. It does not resist keys crafted to collide;
+/// the map never holds more than `2 * cap` keys, which bounds what such keys can cost.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in chunks.by_ref() {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl KeyHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
 
 impl TopK {
     /// A counter that keeps at least the `cap` largest counts.
     pub(crate) fn new(cap: usize) -> TopK {
-        TopK { cap: cap.max(SMALL_KEYS), small: Vec::new(), counts: HashMap::new(), approximate: false }
+        TopK { cap: cap.max(1), counts: HashMap::default(), approximate: false }
     }
 
     /// Adds `n` to `key`.
     pub(crate) fn add(&mut self, key: &[u8], n: u64) {
-        if self.counts.is_empty() {
-            if let Some(entry) = self.small.iter_mut().find(|entry| &*entry.0 == key) {
-                entry.1 += n;
-                return;
-            }
-            if self.small.len() < SMALL_KEYS {
-                self.small.push((key.into(), n));
-                return;
-            }
-            self.counts.extend(self.small.drain(..));
-        }
         if let Some(count) = self.counts.get_mut(key) {
             *count += n;
             return;
@@ -81,15 +95,13 @@ impl TopK {
     /// Adds another counter's counts.
     pub(crate) fn merge(&mut self, other: TopK) {
         self.approximate |= other.approximate;
-        for (key, count) in other.small.into_iter().chain(other.counts) {
+        for (key, count) in other.counts {
             self.add(&key, count);
         }
     }
 
     fn entries(&self) -> Vec<(String, u64)> {
-        let small = self.small.iter().map(|(key, count)| (key, count));
-        let all = small.chain(self.counts.iter());
-        all.map(|(key, count)| (String::from_utf8_lossy(key).into_owned(), *count)).collect()
+        self.counts.iter().map(|(key, count)| (String::from_utf8_lossy(key).into_owned(), *count)).collect()
     }
 
     /// The `n` largest counts, largest first, ties by key.
@@ -222,8 +234,10 @@ pub(crate) struct StatsOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct Stats {
     pub(crate) n_events: u64,
-    pub(crate) first_timestamp: Option<String>,
-    pub(crate) last_timestamp: Option<String>,
+    /// The earliest and latest timestamps seen, empty before any.
+    first_timestamp: Vec<u8>,
+    last_timestamp: Vec<u8>,
+    tally: Tally,
     pub(crate) by_type: TopK,
     pub(crate) by_severity: TopK,
     pub(crate) by_outcome: TopK,
@@ -241,8 +255,9 @@ impl Stats {
         let cap = if options.cap == 0 { 1000 } else { options.cap };
         Stats {
             n_events: 0,
-            first_timestamp: None,
-            last_timestamp: None,
+            first_timestamp: Vec::new(),
+            last_timestamp: Vec::new(),
+            tally: Tally::default(),
             by_type: TopK::new(cap),
             by_severity: TopK::new(cap),
             by_outcome: TopK::new(cap),
@@ -287,9 +302,17 @@ impl Stats {
             return false;
         };
         let event_type = canonical.event_type;
-        if !self.by_field.is_empty() || DENIED_TYPES.contains(&event_type) {
+        if !self.by_field.is_empty() {
             return false;
         }
+        let denied_url = if DENIED_TYPES.contains(&event_type) {
+            match single_url(line) {
+                Some(url) => url,
+                None => return false,
+            }
+        } else {
+            None
+        };
         let duration = if TIMED_TYPES.contains(&event_type) {
             match single_duration(line) {
                 Some(duration) => duration,
@@ -298,26 +321,80 @@ impl Stats {
         } else {
             None
         };
-        self.count_common(canonical.timestamp, event_type, severity, outcome);
-        self.by_mcp.add(mcp_name.unwrap_or(b"(none)"), 1);
+        let mcp_name = mcp_name.unwrap_or(b"(none)");
+        let day = canonical.timestamp.get(..10).unwrap_or(b"(none)");
+        self.see_timestamp(canonical.timestamp);
+        self.n_events += 1;
+        if !self.tally.add([event_type, severity, outcome, mcp_name, day]) {
+            self.count_fields(event_type, severity, outcome, day);
+            self.by_mcp.add(mcp_name, 1);
+        }
+        if self.tally.map.len() > TALLY_SPILL {
+            self.spill_tally();
+        }
         if let Some(duration) = duration {
             self.durations.record(duration);
+        }
+        if let Some(url) = denied_url {
+            self.denied_urls.add(url, 1);
+            let domain = std::str::from_utf8(url).map_or(&b"(not UTF-8)"[..], |url| domain_of(url).as_bytes());
+            self.denied_domains.add(domain, 1);
         }
         true
     }
 
     fn count_common(&mut self, timestamp: &[u8], event_type: &[u8], severity: &[u8], outcome: &[u8]) {
         self.n_events += 1;
-        if self.first_timestamp.as_deref().is_none_or(|first| timestamp < first.as_bytes()) {
-            self.first_timestamp = Some(String::from_utf8_lossy(timestamp).into_owned());
-        }
-        if self.last_timestamp.as_deref().is_none_or(|last| timestamp > last.as_bytes()) {
-            self.last_timestamp = Some(String::from_utf8_lossy(timestamp).into_owned());
-        }
+        self.see_timestamp(timestamp);
+        self.count_fields(event_type, severity, outcome, timestamp.get(..10).unwrap_or(b"(none)"));
+    }
+
+    fn count_fields(&mut self, event_type: &[u8], severity: &[u8], outcome: &[u8], day: &[u8]) {
         self.by_type.add(event_type, 1);
         self.by_severity.add(severity, 1);
         self.by_outcome.add(outcome, 1);
-        self.by_day.add(timestamp.get(..10).unwrap_or(b"(none)"), 1);
+        self.by_day.add(day, 1);
+    }
+
+    fn see_timestamp(&mut self, timestamp: &[u8]) {
+        // Timestamps mostly rise, so `last` changes on most lines: its buffer is reused.
+        if self.first_timestamp.is_empty() || timestamp < self.first_timestamp.as_slice() {
+            self.first_timestamp.clear();
+            self.first_timestamp.extend_from_slice(timestamp);
+        }
+        if timestamp > self.last_timestamp.as_slice() {
+            self.last_timestamp.clear();
+            self.last_timestamp.extend_from_slice(timestamp);
+        }
+    }
+
+    /// Moves the tallied tuples into the separate counters.
+    fn spill_tally(&mut self) {
+        for (key, count) in std::mem::take(&mut self.tally.map) {
+            let [event_type, severity, outcome, mcp_name, day] = Tally::fields(&key);
+            self.by_type.add(event_type, count);
+            self.by_severity.add(severity, count);
+            self.by_outcome.add(outcome, count);
+            self.by_mcp.add(mcp_name, count);
+            self.by_day.add(day, count);
+        }
+    }
+
+    /// Finishes counting: call before reading the counters.
+    pub(crate) fn finish(&mut self) {
+        self.spill_tally();
+    }
+
+    /// The earliest timestamp seen.
+    pub(crate) fn first_timestamp(&self) -> Option<String> {
+        (!self.first_timestamp.is_empty())
+            .then(|| String::from_utf8_lossy(&self.first_timestamp).into_owned())
+    }
+
+    /// The latest timestamp seen.
+    pub(crate) fn last_timestamp(&self) -> Option<String> {
+        (!self.last_timestamp.is_empty())
+            .then(|| String::from_utf8_lossy(&self.last_timestamp).into_owned())
     }
 
     fn add_event(&mut self, event: &LenientEvent) {
@@ -353,14 +430,12 @@ impl Stats {
     }
 
     /// Adds another thread's counts.
-    pub(crate) fn merge(&mut self, other: Stats) {
+    pub(crate) fn merge(&mut self, mut other: Stats) {
+        other.spill_tally();
         self.n_events += other.n_events;
-        for timestamp in other.first_timestamp.iter().chain(&other.last_timestamp) {
-            if self.first_timestamp.as_deref().is_none_or(|first| timestamp.as_str() < first) {
-                self.first_timestamp = Some(timestamp.clone());
-            }
-            if self.last_timestamp.as_deref().is_none_or(|last| timestamp.as_str() > last) {
-                self.last_timestamp = Some(timestamp.clone());
+        for timestamp in [&other.first_timestamp, &other.last_timestamp] {
+            if !timestamp.is_empty() {
+                self.see_timestamp(timestamp);
             }
         }
         self.by_type.merge(other.by_type);
@@ -374,6 +449,51 @@ impl Stats {
         self.durations.merge(&other.durations);
         self.denied_urls.merge(other.denied_urls);
         self.denied_domains.merge(other.denied_domains);
+    }
+}
+
+/// How many distinct tuples the tally holds before it is spilled into the counters.
+const TALLY_SPILL: usize = 4096;
+
+/// Counts of whole (type, severity, outcome, MCP, day) tuples: one map lookup per line
+/// instead of five. Few distinct tuples occur, so the map stays small; it is spilled into the
+/// separate counters at the end, or whenever it grows past [`TALLY_SPILL`].
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    map: HashMap<Box<[u8]>, u64, BuildHasherDefault<KeyHasher>>,
+    /// The key being built: each field as a length byte and its bytes.
+    scratch: Vec<u8>,
+}
+
+impl Tally {
+    /// Counts a tuple; `false` when a field is too long for the key (255 bytes), counting
+    /// nothing.
+    fn add(&mut self, fields: [&[u8]; 5]) -> bool {
+        self.scratch.clear();
+        for field in fields {
+            let Ok(len) = u8::try_from(field.len()) else { return false };
+            self.scratch.push(len);
+            self.scratch.extend_from_slice(field);
+        }
+        match self.map.get_mut(self.scratch.as_slice()) {
+            Some(count) => *count += 1,
+            None => {
+                self.map.insert(self.scratch.as_slice().into(), 1);
+            }
+        }
+        true
+    }
+
+    /// The fields of a key built by [`Tally::add`].
+    fn fields(key: &[u8]) -> [&[u8]; 5] {
+        let mut fields = [&key[..0]; 5];
+        let mut rest = key;
+        for field in &mut fields {
+            let len = usize::from(rest[0]);
+            *field = &rest[1..=len];
+            rest = &rest[1 + len..];
+        }
+        fields
     }
 }
 
@@ -398,6 +518,21 @@ fn single_duration(line: &[u8]) -> Option<Option<f64>> {
     }
     let number = std::str::from_utf8(&rest[..end]).ok()?.parse::<f64>().ok()?;
     Some(Some(number))
+}
+
+/// The one `"url":"…"` of a line, read from its bytes like [`single_duration`]: `Some(None)`
+/// without one, `None` when the bytes cannot say (two of them, escapes in the value).
+fn single_url(line: &[u8]) -> Option<Option<&[u8]>> {
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(URL_KEY));
+    let mut found = FINDER.find_iter(line);
+    let Some(at) = found.next() else { return Some(None) };
+    if found.next().is_some() {
+        return None;
+    }
+    let rest = &line[at + URL_KEY.len()..];
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    (rest[end] == b'"').then_some(Some(&rest[..end]))
 }
 
 /// The host of a URL, without user, port, path or query.
@@ -444,7 +579,7 @@ mod tests {
 
     #[test]
     fn topk_is_exact_under_its_cap_and_bounded_over_it() {
-        let mut counts = TopK::new(40);
+        let mut counts = TopK::new(3);
         for (key, n) in [("a", 5), ("b", 3), ("c", 1), ("a", 2)] {
             counts.add(key.as_bytes(), n);
         }
@@ -453,7 +588,7 @@ mod tests {
         for idx in 0..10_000 {
             counts.add(format!("noise-{idx}").as_bytes(), 1);
         }
-        assert!(counts.counts.len() <= 80);
+        assert!(counts.counts.len() <= 6);
         assert!(counts.is_approximate());
         assert_eq!(counts.top(2), [("a".to_owned(), 7), ("b".to_owned(), 3)]);
     }
@@ -464,6 +599,9 @@ mod tests {
         assert_eq!(single_duration(br#"{"details":{"a":1}}"#), Some(None));
         assert_eq!(single_duration(br#"{"durationMs":1,"d":{"durationMs":2}}"#), None);
         assert_eq!(single_duration(br#"{"details":{"durationMs":"12"}}"#), None);
+        assert_eq!(single_url(br#"{"details":{"url":"http://a/b"}}"#), Some(Some(&b"http://a/b"[..])));
+        assert_eq!(single_url(br#"{"details":{"url":"http://a/\"b"}}"#), None);
+        assert_eq!(single_url(br#"{"details":{"u":1}}"#), Some(None));
         assert_eq!(domain_of("https://user:pw@evil.com:8443/x?y"), "evil.com");
         assert_eq!(domain_of("http://[::1]:80/"), "[::1]");
         assert_eq!(domain_of("evil.com/path"), "evil.com");
