@@ -72,7 +72,8 @@ fn mixed_directory() -> tempfile::TempDir {
         .unwrap();
     write("audit-2026-12-03-1796320830781.jsonl", seq_line("2026-12-03T15:00:00.000Z", 4) + "\n");
     write("audit-2026-12-03T14-00-00-000Z.jsonl", seq_line("2026-12-03T13:00:00.000Z", 3) + "\n");
-    let previous = [seq_line("2026-12-02T10:00:00.000Z", 1), seq_line("2026-12-02T11:00:00.000Z", 2)];
+    let previous =
+        [seq_line("2026-12-02T10:00:00.000Z", 1), seq_line("2026-12-02T11:00:00.000Z", 2)];
     write("audit-2026-12-02.jsonl", previous.join("\n") + "\n");
     write(".audit.lock", String::new());
     dir
@@ -197,8 +198,11 @@ fn damaged_gzip_files_are_skipped_after_their_good_lines() {
     let mut garbage = compressed[..10].to_vec();
     garbage.extend(std::iter::repeat_n(0xAB, 500));
     fs::write(&corrupt, &garbage).unwrap();
-    fs::write(dir.path().join("audit-2026-12-03.jsonl"), seq_line("2026-12-03T10:00:00.000Z", 9999) + "\n")
-        .unwrap();
+    fs::write(
+        dir.path().join("audit-2026-12-03.jsonl"),
+        seq_line("2026-12-03T10:00:00.000Z", 9999) + "\n",
+    )
+    .unwrap();
 
     let (code, stdout, stderr) = run_dir(dir.path(), &["query"]);
     assert_eq!(code, 0, "{stderr}");
@@ -221,8 +225,14 @@ fn filter_directory() -> tempfile::TempDir {
         r#"{"timestamp":"2026-12-03T09:00:00.000Z","type":"security_violation","severity":"critical","context":{"mcpName":"code-mode","sessionId":"s-3"},"details":{"violation":"Prototype pollution attempt","seq":5},"outcome":"blocked"}"#,
         r#"{"timestamp":"2026-12-03T10:00:00.000Z","type":"network_request_denied","severity":"warning","context":{"mcpName":"Worker Code","sessionId":"s-4"},"details":{"url":"http://10.0.0.5/admin","seq":6},"outcome":"blocked"}"#,
     ];
-    for (day, wanted) in [("2026-12-01", "2026-12-01"), ("2026-12-02", "2026-12-02"), ("2026-12-03", "2026-12-03")] {
-        let text: String = lines.iter().filter(|line| line.contains(wanted)).map(|line| format!("{line}\n")).collect();
+    for (day, wanted) in
+        [("2026-12-01", "2026-12-01"), ("2026-12-02", "2026-12-02"), ("2026-12-03", "2026-12-03")]
+    {
+        let text: String = lines
+            .iter()
+            .filter(|line| line.contains(wanted))
+            .map(|line| format!("{line}\n"))
+            .collect();
         fs::write(dir.path().join(format!("audit-{day}.jsonl")), text).unwrap();
     }
     dir
@@ -284,7 +294,10 @@ fn bad_arguments_exit_2_with_a_message_naming_them() {
     check(&["stats", "--until", "soon"], "--until \"soon\"");
     let (code, _, stderr) = run(&["query", "--dir", "/nonexistent-ncp-audit-dir"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("audit directory /nonexistent-ncp-audit-dir does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("audit directory /nonexistent-ncp-audit-dir does not exist"),
+        "{stderr}"
+    );
     let (code, _, stderr) = run(&["query", "--file", "/nonexistent-ncp-audit-file.jsonl"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("/nonexistent-ncp-audit-file.jsonl: no such file"), "{stderr}");
@@ -306,17 +319,27 @@ fn table_and_csv_escape_control_characters() {
     let (code, stdout, _) = run_dir(dir.path(), &["query", "--format", "csv"]);
     assert_eq!(code, 0);
     let mut rows = stdout.lines();
-    assert_eq!(rows.next(), Some("timestamp,type,severity,outcome,mcpName,bindingName,sessionId,details"));
+    assert_eq!(
+        rows.next(),
+        Some("timestamp,type,severity,outcome,mcpName,bindingName,sessionId,details")
+    );
     let row = rows.next().unwrap();
-    assert!(row.starts_with("2026-12-03T10:00:00.000Z,network_request_denied,warning,blocked,"), "{row}");
+    assert!(
+        row.starts_with("2026-12-03T10:00:00.000Z,network_request_denied,warning,blocked,"),
+        "{row}"
+    );
     // A pipe gets the values as logged; only a terminal gets them escaped.
-    assert!(row.ends_with(",\"{\"\"url\"\":\"\"http://x/a,b\"\",\"\"note\"\":\"\"\u{9b}31m\"\"}\""), "{row}");
+    assert!(
+        row.ends_with(",\"{\"\"url\"\":\"\"http://x/a,b\"\",\"\"note\"\":\"\"\u{9b}31m\"\"}\""),
+        "{row}"
+    );
 }
 
 #[test]
 fn stats_counts_everything_in_json() {
     let dir = filter_directory();
-    let (code, stdout, stderr) = run_dir(dir.path(), &["stats", "--json", "--by", "context.sessionId"]);
+    let (code, stdout, stderr) =
+        run_dir(dir.path(), &["stats", "--json", "--by", "context.sessionId"]);
     assert_eq!(code, 0, "{stderr}");
     let stats: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(stats["events"], 6);
@@ -352,15 +375,25 @@ fn time_ranges_over_large_files_match_a_full_scan() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::new();
     for second in 0..40_000_u32 {
-        let time = format!("2026-12-03T{:02}:{:02}:{:02}.000Z", second / 3600, second / 60 % 60, second % 60);
+        let time = format!(
+            "2026-12-03T{:02}:{:02}:{:02}.000Z",
+            second / 3600,
+            second / 60 % 60,
+            second % 60
+        );
         text.push_str(&seq_line(&time, second));
         text.push('\n');
     }
     fs::write(dir.path().join("audit-2026-12-03.jsonl"), &text).unwrap();
-    fs::write(dir.path().join("audit-2026-12-02.jsonl"), seq_line("2026-12-02T23:00:00.000Z", 0) + "\n")
-        .unwrap();
-    let (code, stdout, stderr) =
-        run_dir(dir.path(), &["query", "--since", "2026-12-03T05:00:00Z", "--until", "2026-12-03T05:10:00Z"]);
+    fs::write(
+        dir.path().join("audit-2026-12-02.jsonl"),
+        seq_line("2026-12-02T23:00:00.000Z", 0) + "\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_dir(
+        dir.path(),
+        &["query", "--since", "2026-12-03T05:00:00Z", "--until", "2026-12-03T05:10:00Z"],
+    );
     assert_eq!(code, 0, "{stderr}");
     let expected: Vec<i64> = (5 * 3600..5 * 3600 + 600).collect();
     assert_eq!(seqs(&stdout), expected);
@@ -426,7 +459,14 @@ fn tail_follows_across_rotation_and_midnight() {
         let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
         file.write_all(text.as_bytes()).unwrap();
     };
-    append(&active, &format!("{}\n{}\n", seq_line("2026-12-03T23:00:00.000Z", 1), seq_line("2026-12-03T23:00:01.000Z", 2)));
+    append(
+        &active,
+        &format!(
+            "{}\n{}\n",
+            seq_line("2026-12-03T23:00:00.000Z", 1),
+            seq_line("2026-12-03T23:00:01.000Z", 2)
+        ),
+    );
     let follower = Follower::start(dir.path());
     follower.expect(2);
 
@@ -457,7 +497,8 @@ fn tail_follows_across_rotation_and_midnight() {
 #[test]
 fn a_closed_pipe_is_success() {
     let dir = tempfile::tempdir().unwrap();
-    let text: String = (0..200_000).map(|seq| seq_line("2026-12-03T10:00:00.000Z", seq) + "\n").collect();
+    let text: String =
+        (0..200_000).map(|seq| seq_line("2026-12-03T10:00:00.000Z", seq) + "\n").collect();
     fs::write(dir.path().join("audit-2026-12-03.jsonl"), text).unwrap();
     let mut child = tests::ncp_audit()
         .args(["query", "--dir", dir.path().to_str().unwrap()])

@@ -12,8 +12,15 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Days of logs; each day has one size-rotated file and the day file.
-const DAYS: [&str; 7] =
-    ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03"];
+const DAYS: [&str; 7] = [
+    "2026-11-27",
+    "2026-11-28",
+    "2026-11-29",
+    "2026-11-30",
+    "2026-12-01",
+    "2026-12-02",
+    "2026-12-03",
+];
 const RARE_TYPE: &str = "network_request_denied";
 
 /// A small deterministic generator (xorshift64*), so every run writes the same logs.
@@ -37,9 +44,16 @@ impl Rng {
 }
 
 const MCPS: [&str; 6] = ["code-mode", "github", "lg-remote", "Worker Code", "filesystem", "slack"];
-const BINDINGS: [&str; 6] = ["list_repos", "read_file", "send_message", "get_status", "search", "write_file"];
-const HOSTS: [&str; 6] =
-    ["api.github.com", "registry.npmjs.org", "evil.com", "192.168.1.100:3000", "pastebin.com", "example.org"];
+const BINDINGS: [&str; 6] =
+    ["list_repos", "read_file", "send_message", "get_status", "search", "write_file"];
+const HOSTS: [&str; 6] = [
+    "api.github.com",
+    "registry.npmjs.org",
+    "evil.com",
+    "192.168.1.100:3000",
+    "pastebin.com",
+    "example.org",
+];
 const SNIPPETS: [&str; 4] = [
     "const repos = await github.list_repos({owner: 'anthropics'});\\nreturn repos.length;",
     "const files = await fs.read_dir('/workspace');\\nfor (const f of files) {\\n  console.log(f.name, f.size);\\n}\\nreturn files.filter(f => f.name.endsWith('.ts')).map(f => f.name);",
@@ -68,7 +82,8 @@ fn event_line(rng: &mut Rng, timestamp: &str, out: &mut String) {
         }
         550..=649 => {
             let snippet = rng.pick(&SNIPPETS);
-            let details = format!(r#"{{"codeSnippet":"{snippet}","codeLength":{}}}"#, snippet.len());
+            let details =
+                format!(r#"{{"codeSnippet":"{snippet}","codeLength":{}}}"#, snippet.len());
             ("code_execution_start", "info", "pending", session_context(mcp, &session), details)
         }
         650..=739 => {
@@ -106,11 +121,21 @@ fn event_line(rng: &mut Rng, timestamp: &str, out: &mut String) {
             (RARE_TYPE, "warning", "blocked", session_context(mcp, &session), details)
         }
         935..=964 => {
-            let details = format!(r#"{{"url":"https://{}/","permanent":true,"expiresIn":"never"}}"#, rng.pick(&HOSTS));
-            ("network_permission_granted", "info", "success", session_context(mcp, &session), details)
+            let details = format!(
+                r#"{{"url":"https://{}/","permanent":true,"expiresIn":"never"}}"#,
+                rng.pick(&HOSTS)
+            );
+            (
+                "network_permission_granted",
+                "info",
+                "success",
+                session_context(mcp, &session),
+                details,
+            )
         }
         965..=989 => {
-            let details = format!(r#"{{"binding":"{}","methods":["get","list"]}}"#, rng.pick(&BINDINGS));
+            let details =
+                format!(r#"{{"binding":"{}","methods":["get","list"]}}"#, rng.pick(&BINDINGS));
             ("binding_created", "info", "success", session_context(mcp, &session), details)
         }
         _ => {
@@ -200,8 +225,12 @@ fn output_of(shell: &str) -> String {
 
 /// Peak resident memory of a command in MB, from `/usr/bin/time -f %M`.
 fn peak_mb(shell: &str) -> f64 {
-    let text = output_of(&format!("/usr/bin/time -f '%M' sh -c '{shell} > /dev/null' 2>&1 >/dev/null"));
-    text.lines().last().and_then(|kb| kb.trim().parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)
+    let text =
+        output_of(&format!("/usr/bin/time -f '%M' sh -c '{shell} > /dev/null' 2>&1 >/dev/null"));
+    text.lines()
+        .last()
+        .and_then(|kb| kb.trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// `cargo xtask bench-query [MB] [--keep DIR]`: `--keep` writes the logs to DIR and leaves
@@ -241,7 +270,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
 fn bench(binary: &Path, dir: &Path, total_mb: u64) -> Result<(), String> {
     let files = generate(dir, total_mb).map_err(|error| format!("generating logs: {error}"))?;
-    let size: u64 = files.iter().filter_map(|file| fs::metadata(file).ok()).map(|meta| meta.len()).sum();
+    let size: u64 =
+        files.iter().filter_map(|file| fs::metadata(file).ok()).map(|meta| meta.len()).sum();
     let size_mb = size as f64 / 1e6;
     let file_list: Vec<String> = files.iter().map(|file| file.display().to_string()).collect();
     let file_list = file_list.join(" ");
@@ -274,15 +304,20 @@ fn bench(binary: &Path, dir: &Path, total_mb: u64) -> Result<(), String> {
     row("ncp-audit stats", ours_stats, String::new());
     row("jq -n 'reduce inputs as $e ({}; .[$e.type] += 1)'", jq_stats, String::new());
     println!("  -> stats is {:.0}x jq", jq_stats / ours_stats);
-    let one_day = format!("{ncp} stats --file {} --file {}", files[0].display(), files[1].display());
+    let one_day =
+        format!("{ncp} stats --file {} --file {}", files[0].display(), files[1].display());
     println!(
         "  stats peak memory: {:.1} MB over {size_mb:.0} MB of logs, {:.1} MB over one day",
         peak_mb(&stats),
         peak_mb(&one_day)
     );
 
-    let range = format!("{ncp} query --dir {dir} --since 2026-12-02T10:00:00Z --until 2026-12-02T10:05:00Z");
-    let wide = format!("{ncp} query --dir {dir} --since 2026-11-29T00:00:00Z --until 2026-12-02T00:00:00Z");
+    let range = format!(
+        "{ncp} query --dir {dir} --since 2026-12-02T10:00:00Z --until 2026-12-02T10:05:00Z"
+    );
+    let wide = format!(
+        "{ncp} query --dir {dir} --since 2026-11-29T00:00:00Z --until 2026-12-02T00:00:00Z"
+    );
     let n_range = output_of(&format!("{range} --count"));
     let n_wide = output_of(&format!("{wide} --count"));
     row("ncp-audit query, 5-minute range", time_best(&range, 5), format!("{n_range} events"));
@@ -291,7 +326,8 @@ fn bench(binary: &Path, dir: &Path, total_mb: u64) -> Result<(), String> {
     let gz = Path::new(&dir).join("audit-2026-12-03.000001.jsonl");
     let _ = output_of(&format!("gzip -k -6 {}", gz.display()));
     let gz = format!("{}.gz", gz.display());
-    let raw_mb = fs::metadata(gz.trim_end_matches(".gz")).map_or(0.0, |meta| meta.len() as f64 / 1e6);
+    let raw_mb =
+        fs::metadata(gz.trim_end_matches(".gz")).map_or(0.0, |meta| meta.len() as f64 / 1e6);
     let ours_gz = time_best(&format!("{ncp} stats --file {gz}"), 5);
     let ours_gz_query = time_best(&format!("{ncp} query --type {RARE_TYPE} --file {gz}"), 5);
     let gunzip = time_best(&format!("gunzip -c {gz}"), 5);

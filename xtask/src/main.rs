@@ -42,8 +42,10 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  ci    format, clippy, tests, docs\n  \
-                 bench-query [MB]    time query/stats/tail reading against jq, rg, gunzip");
+            eprintln!(
+                "usage: cargo xtask <task>\n\ntasks:\n  ci    format, clippy, tests, docs\n  \
+                 bench-query [MB]    time query/stats/tail reading against jq, rg, gunzip"
+            );
             ExitCode::from(2)
         }
     }

@@ -74,7 +74,9 @@ impl Accumulator for Answers {
         match (self.format, event) {
             (Format::Json, _) if self.escape => escape_line(line.bytes, &mut self.buffer),
             (Format::Json, _) => self.buffer.extend_from_slice(line.bytes),
-            (Format::Table, Some(event)) => self.buffer.extend_from_slice(table_row(event).as_bytes()),
+            (Format::Table, Some(event)) => {
+                self.buffer.extend_from_slice(table_row(event).as_bytes())
+            }
             (Format::Csv, Some(event)) => {
                 self.buffer.extend_from_slice(csv_row(event, self.escape).as_bytes());
             }
@@ -138,20 +140,27 @@ pub(crate) fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
     let mut problems = Problems::default();
     let mut progress = ProgressReport::new();
     let mut write_error = None;
-    let result = scan::scan(&segments, &filter, &options, &mut answers, &mut problems, &mut |answers, at| {
-        progress.update(at);
-        match stdout.write(&answers.buffer) {
-            Ok(true) => {
-                answers.buffer.clear();
-                ControlFlow::Continue(())
+    let result = scan::scan(
+        &segments,
+        &filter,
+        &options,
+        &mut answers,
+        &mut problems,
+        &mut |answers, at| {
+            progress.update(at);
+            match stdout.write(&answers.buffer) {
+                Ok(true) => {
+                    answers.buffer.clear();
+                    ControlFlow::Continue(())
+                }
+                Ok(false) => ControlFlow::Break(()),
+                Err(error) => {
+                    write_error = Some(error);
+                    ControlFlow::Break(())
+                }
             }
-            Ok(false) => ControlFlow::Break(()),
-            Err(error) => {
-                write_error = Some(error);
-                ControlFlow::Break(())
-            }
-        }
-    });
+        },
+    );
     progress.finish();
     report_problems(&problems);
     result?;
@@ -167,7 +176,8 @@ pub(crate) fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
 }
 
 const TABLE_WIDTHS: [usize; 5] = [24, 28, 8, 8, 16];
-pub(crate) const CSV_HEADER: &str = "timestamp,type,severity,outcome,mcpName,bindingName,sessionId,details\n";
+pub(crate) const CSV_HEADER: &str =
+    "timestamp,type,severity,outcome,mcpName,bindingName,sessionId,details\n";
 
 pub(crate) fn table_header() -> String {
     let names = ["TIMESTAMP", "TYPE", "SEVERITY", "OUTCOME", "MCP"];

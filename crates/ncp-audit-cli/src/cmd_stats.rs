@@ -69,11 +69,17 @@ pub(crate) fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     };
     let mut problems = Problems::default();
     let mut progress = ProgressReport::new();
-    let result =
-        scan::scan(&segments, &filter, &scan_options, &mut counting, &mut problems, &mut |_, at| {
+    let result = scan::scan(
+        &segments,
+        &filter,
+        &scan_options,
+        &mut counting,
+        &mut problems,
+        &mut |_, at| {
             progress.update(at);
             ControlFlow::Continue(())
-        });
+        },
+    );
     progress.finish();
     report_problems(&problems);
     result?;

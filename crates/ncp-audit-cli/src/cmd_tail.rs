@@ -56,7 +56,10 @@ impl Printer {
             Verdict::Skip => return None,
             Verdict::Bad(reason) => {
                 let mut text = String::new();
-                escape_controls(&format!("{}:{}: {reason}", path.display(), line.position), &mut text);
+                escape_controls(
+                    &format!("{}:{}: {reason}", path.display(), line.position),
+                    &mut text,
+                );
                 eprintln!("ncp-audit: skipped {text}");
                 return None;
             }
@@ -79,7 +82,7 @@ impl Printer {
 /// Runs `tail`: exit 0, also when the reader of stdout goes away; 2 on error.
 pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
-        !(args.follow && !args.source.files.is_empty()),
+        !args.follow || args.source.files.is_empty(),
         "tail -f follows a directory (--dir or the default), not --file"
     );
     let filter = args.filter.to_filter(Timestamp::now())?;
@@ -244,16 +247,19 @@ fn follow(
         None => None,
     };
     loop {
-        if let Some(current) = followed.as_mut() {
-            if !current.drain(printer, stdout)? {
-                return Ok(ExitCode::SUCCESS);
-            }
+        if let Some(current) = followed.as_mut()
+            && !current.drain(printer, stdout)?
+        {
+            return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(poll);
 
         // Only plain files are followed: a .gz is a finished file, written under a new name.
         let newest = read::discover(dir).ok().and_then(|segments| {
-            segments.into_iter().rev().find(|segment| !segment.name.as_ref().is_some_and(|name| name.compressed))
+            segments
+                .into_iter()
+                .rev()
+                .find(|segment| !segment.name.as_ref().is_some_and(|name| name.compressed))
         });
         let Some(newest) = newest else { continue };
         let Ok(newest_inode) = std::fs::metadata(&newest.path).map(|metadata| metadata.ino())

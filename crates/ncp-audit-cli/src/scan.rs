@@ -160,7 +160,15 @@ fn scan_segment<A: Accumulator>(
     if options.n_threads > 1 && whole_scan && !reader.is_compressed() {
         let len = std::fs::metadata(&segment.path).map_or(0, |metadata| metadata.len());
         if len.saturating_sub(start) >= MIN_RANGE_BYTES {
-            return scan_ranges(segment, filter, options, (start, len), accumulator, problems, after_block);
+            return scan_ranges(
+                segment,
+                filter,
+                options,
+                (start, len),
+                accumulator,
+                problems,
+                after_block,
+            );
         }
     }
 
@@ -193,7 +201,11 @@ fn scan_segment<A: Accumulator>(
                 Ok(None) => break,
                 Err(error) => {
                     let reason = error_text(&error);
-                    run.problems.push(Problem { path: segment.path.clone(), position: None, reason });
+                    run.problems.push(Problem {
+                        path: segment.path.clone(),
+                        position: None,
+                        reason,
+                    });
                     break;
                 }
             };
@@ -212,7 +224,6 @@ fn scan_segment<A: Accumulator>(
             }
         }
         // Dropping the receiver stops the decoder at its next block.
-        drop(next_block);
         drop(receiver);
         drop(local);
         if let Some(decoder) = decoder {
@@ -277,8 +288,13 @@ fn scan_ranges<A: Accumulator>(
                 let (range_start, range_end) = (range[0], range[1]);
                 let fresh = accumulator.fresh();
                 scope.spawn(move || {
-                    let mut run =
-                        Run { segment, filter, absolute: false, next_line: Some(0), problems: Vec::new() };
+                    let mut run = Run {
+                        segment,
+                        filter,
+                        absolute: false,
+                        next_line: Some(0),
+                        problems: Vec::new(),
+                    };
                     let mut accumulator = fresh;
                     let mut n_lines = 0;
                     match BlockReader::open_range(&segment.path, range_start, Some(range_end)) {
@@ -299,7 +315,11 @@ fn scan_ranges<A: Accumulator>(
                         },
                         Err(error) => {
                             let reason = error_text(&error);
-                            run.problems.push(Problem { path: segment.path.clone(), position: None, reason });
+                            run.problems.push(Problem {
+                                path: segment.path.clone(),
+                                position: None,
+                                reason,
+                            });
                         }
                     }
                     n_lines += run.next_line.unwrap_or(0);
@@ -390,10 +410,10 @@ fn is_outside_range(segment: &Segment, filter: &Filter) -> bool {
             .ok()
             .and_then(|start| Timestamp::from_unix_millis(start.as_unix_millis() + 86_399_999).ok())
             .map(|end| end.to_string());
-        if let Some(day_end) = day_end {
-            if outside(&day_start, &day_end) {
-                return true;
-            }
+        if let Some(day_end) = day_end
+            && outside(&day_start, &day_end)
+        {
+            return true;
         }
     }
     match read::first_and_last_timestamps(&segment.path) {

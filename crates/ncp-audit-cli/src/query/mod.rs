@@ -50,7 +50,9 @@ impl<'a> Canonical<'a> {
         let timestamp = rest.get(..24)?;
         let is_canonical_time = timestamp[10] == b'T'
             && timestamp[23] == b'Z'
-            && timestamp.iter().all(|byte| matches!(byte, b'0'..=b'9' | b'-' | b'T' | b':' | b'.' | b'Z'));
+            && timestamp
+                .iter()
+                .all(|byte| matches!(byte, b'0'..=b'9' | b'-' | b'T' | b':' | b'.' | b'Z'));
         if !is_canonical_time {
             return None;
         }
@@ -67,8 +69,7 @@ impl<'a> Canonical<'a> {
     /// `context.mcpName` when it is the context's first key; `Some(None)` when the context is
     /// plainly empty.
     pub(crate) fn mcp_name(&self) -> Option<Option<&'a [u8]>> {
-        let after_severity =
-            self.after_type.strip_prefix(SEVERITY_INFIX).and_then(plain_string)?.1;
+        let after_severity = self.after_type.strip_prefix(SEVERITY_INFIX).and_then(plain_string)?.1;
         if let Some(after) = after_severity.strip_prefix(CONTEXT_MCP_INFIX) {
             plain_string(after).map(|(name, _)| Some(name))
         } else if after_severity.starts_with(b",\"context\":{}") {
@@ -134,7 +135,8 @@ impl SeverityFilter {
     }
 
     fn accepts(self, word: &[u8]) -> bool {
-        let Some(severity) = std::str::from_utf8(word).ok().and_then(|word| word.parse::<Severity>().ok())
+        let Some(severity) =
+            std::str::from_utf8(word).ok().and_then(|word| word.parse::<Severity>().ok())
         else {
             return false;
         };
@@ -229,7 +231,11 @@ impl Filter {
             Ok(event) => event,
             Err(error) => return Verdict::Bad(error.to_string()),
         };
-        if self.accepts_event(&event) { Verdict::Match(Some(Box::new(event))) } else { Verdict::Skip }
+        if self.accepts_event(&event) {
+            Verdict::Match(Some(Box::new(event)))
+        } else {
+            Verdict::Skip
+        }
     }
 
     /// `Some(answer)` when the bytes decide every byte-decidable filter, `None` when a field
@@ -238,7 +244,9 @@ impl Filter {
         if !self.accepts_time(canonical.timestamp) {
             return Some(false);
         }
-        if !self.types.is_empty() && !self.types.iter().any(|glob| glob_matches(glob, canonical.event_type)) {
+        if !self.types.is_empty()
+            && !self.types.iter().any(|glob| glob_matches(glob, canonical.event_type))
+        {
             return Some(false);
         }
         let mut undecided = false;
@@ -258,12 +266,12 @@ impl Filter {
                 None => undecided = true,
             }
         }
-        if !self.mcp_names.is_empty() {
-            if let Some(name) = canonical.mcp_name() {
-                let wanted = |mcp: &String| name == Some(mcp.as_bytes());
-                if !self.mcp_names.iter().any(wanted) {
-                    return Some(false);
-                }
+        if !self.mcp_names.is_empty()
+            && let Some(name) = canonical.mcp_name()
+        {
+            let wanted = |mcp: &String| name == Some(mcp.as_bytes());
+            if !self.mcp_names.iter().any(wanted) {
+                return Some(false);
             }
         }
         if undecided { None } else { Some(true) }
@@ -284,13 +292,15 @@ impl Filter {
             }
         }
         let type_name = str_field("type").unwrap_or("");
-        if !self.types.is_empty() && !self.types.iter().any(|glob| glob_matches(glob, type_name.as_bytes())) {
+        if !self.types.is_empty()
+            && !self.types.iter().any(|glob| glob_matches(glob, type_name.as_bytes()))
+        {
             return false;
         }
-        if let Some(severity) = self.severity {
-            if !severity.accepts(str_field("severity").unwrap_or("").as_bytes()) {
-                return false;
-            }
+        if let Some(severity) = self.severity
+            && !severity.accepts(str_field("severity").unwrap_or("").as_bytes())
+        {
+            return false;
         }
         let listed = |list: &[String], value: Option<&str>| {
             list.is_empty() || value.is_some_and(|value| list.iter().any(|item| item == value))
@@ -395,16 +405,28 @@ mod tests {
             (Filter { types: vec!["network_*".into()], ..Filter::default() }, "match"),
             (Filter { types: vec!["code_*".into()], ..Filter::default() }, "skip"),
             (Filter { types: vec!["network_request_?enied".into()], ..Filter::default() }, "match"),
-            (Filter { severity: SeverityFilter::parse("warning").ok(), ..Filter::default() }, "match"),
+            (
+                Filter { severity: SeverityFilter::parse("warning").ok(), ..Filter::default() },
+                "match",
+            ),
             (Filter { severity: SeverityFilter::parse("error").ok(), ..Filter::default() }, "skip"),
-            (Filter { severity: SeverityFilter::parse("=warning").ok(), ..Filter::default() }, "match"),
+            (
+                Filter { severity: SeverityFilter::parse("=warning").ok(), ..Filter::default() },
+                "match",
+            ),
             (Filter { severity: SeverityFilter::parse("=info").ok(), ..Filter::default() }, "skip"),
             (Filter { outcomes: vec!["blocked".into()], ..Filter::default() }, "match"),
             (Filter { outcomes: vec!["success".into()], ..Filter::default() }, "skip"),
             (Filter { mcp_names: vec!["Worker Code".into()], ..Filter::default() }, "match"),
             (Filter { mcp_names: vec!["code-mode".into()], ..Filter::default() }, "skip"),
-            (Filter { since: Some("2026-12-03T10:00:00.000Z".into()), ..Filter::default() }, "match"),
-            (Filter { until: Some("2026-12-03T10:00:00.000Z".into()), ..Filter::default() }, "skip"),
+            (
+                Filter { since: Some("2026-12-03T10:00:00.000Z".into()), ..Filter::default() },
+                "match",
+            ),
+            (
+                Filter { until: Some("2026-12-03T10:00:00.000Z".into()), ..Filter::default() },
+                "skip",
+            ),
             (Filter { texts: vec!["evil.com".into()], ..Filter::default() }, "match"),
             (Filter { texts: vec!["good.com".into()], ..Filter::default() }, "skip"),
         ];
@@ -423,8 +445,11 @@ mod tests {
         assert_eq!(judge(&filter, "   "), "skip");
         let glued = r#"{"timestamp":"2026-12-03T10:00:00.000Z","type":"binding_accessed","sev{"timestamp":"2026-12-03T10:00:00.000Z","type":"x","outcome":"success"}"#;
         assert_eq!(judge(&filter, glued), "bad");
-        let invalid = [&CANONICAL.as_bytes()[..60], b"\xff\xfe", &CANONICAL.as_bytes()[60..]].concat();
-        assert!(matches!(filter.judge(&invalid, false, true), Verdict::Bad(reason) if reason == "invalid UTF-8"));
+        let invalid =
+            [&CANONICAL.as_bytes()[..60], b"\xff\xfe", &CANONICAL.as_bytes()[60..]].concat();
+        assert!(
+            matches!(filter.judge(&invalid, false, true), Verdict::Bad(reason) if reason == "invalid UTF-8")
+        );
     }
 
     #[test]

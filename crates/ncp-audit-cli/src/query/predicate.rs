@@ -104,7 +104,9 @@ impl Predicate {
             Op::Eq => equals(value, &self.operand),
             Op::Ne => !equals(value, &self.operand),
             Op::Lt => compare(value, &self.operand) == Some(Ordering::Less),
-            Op::Le => matches!(compare(value, &self.operand), Some(Ordering::Less | Ordering::Equal)),
+            Op::Le => {
+                matches!(compare(value, &self.operand), Some(Ordering::Less | Ordering::Equal))
+            }
             Op::Gt => compare(value, &self.operand) == Some(Ordering::Greater),
             Op::Ge => {
                 matches!(compare(value, &self.operand), Some(Ordering::Greater | Ordering::Equal))
@@ -125,7 +127,8 @@ fn parse_operand(value: &str) -> Operand {
     if let Ok(Value::String(text)) = audit_core::serde_json::from_str::<Value>(value) {
         return Operand::Text(text);
     }
-    let looks_numeric = value.bytes().next().is_some_and(|byte| byte == b'-' || byte.is_ascii_digit());
+    let looks_numeric =
+        value.bytes().next().is_some_and(|byte| byte == b'-' || byte.is_ascii_digit());
     match value.parse::<f64>() {
         Ok(number) if looks_numeric && number.is_finite() => {
             Operand::Number(number, value.to_owned())

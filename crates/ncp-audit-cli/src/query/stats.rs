@@ -101,7 +101,10 @@ impl TopK {
     }
 
     fn entries(&self) -> Vec<(String, u64)> {
-        self.counts.iter().map(|(key, count)| (String::from_utf8_lossy(key).into_owned(), *count)).collect()
+        self.counts
+            .iter()
+            .map(|(key, count)| (String::from_utf8_lossy(key).into_owned(), *count))
+            .collect()
     }
 
     /// The `n` largest counts, largest first, ties by key.
@@ -272,13 +275,16 @@ impl Stats {
 
     /// Counts one event line, already judged to answer the question. `event` is its parse, if
     /// the judge made one. Returns why the line is unreadable, if it is.
-    pub(crate) fn add_line(&mut self, line: &[u8], event: Option<&LenientEvent>) -> Result<(), String> {
-        if event.is_none() {
-            if let Some(canonical) = Canonical::parse(line) {
-                if self.add_canonical(line, &canonical) {
-                    return Ok(());
-                }
-            }
+    pub(crate) fn add_line(
+        &mut self,
+        line: &[u8],
+        event: Option<&LenientEvent>,
+    ) -> Result<(), String> {
+        if event.is_none()
+            && let Some(canonical) = Canonical::parse(line)
+            && self.add_canonical(line, &canonical)
+        {
+            return Ok(());
         }
         let parsed;
         let event = match event {
@@ -337,13 +343,20 @@ impl Stats {
         }
         if let Some(url) = denied_url {
             self.denied_urls.add(url, 1);
-            let domain = std::str::from_utf8(url).map_or(&b"(not UTF-8)"[..], |url| domain_of(url).as_bytes());
+            let domain = std::str::from_utf8(url)
+                .map_or(&b"(not UTF-8)"[..], |url| domain_of(url).as_bytes());
             self.denied_domains.add(domain, 1);
         }
         true
     }
 
-    fn count_common(&mut self, timestamp: &[u8], event_type: &[u8], severity: &[u8], outcome: &[u8]) {
+    fn count_common(
+        &mut self,
+        timestamp: &[u8],
+        event_type: &[u8],
+        severity: &[u8],
+        outcome: &[u8],
+    ) {
         self.n_events += 1;
         self.see_timestamp(timestamp);
         self.count_fields(event_type, severity, outcome, timestamp.get(..10).unwrap_or(b"(none)"));
@@ -416,16 +429,16 @@ impl Stats {
             };
             counter.add(key.as_bytes(), 1);
         }
-        if TIMED_TYPES.contains(&event_type.as_bytes()) {
-            if let Some(duration) = event.get_path("details.durationMs").and_then(Value::as_f64) {
-                self.durations.record(duration);
-            }
+        if TIMED_TYPES.contains(&event_type.as_bytes())
+            && let Some(duration) = event.get_path("details.durationMs").and_then(Value::as_f64)
+        {
+            self.durations.record(duration);
         }
-        if DENIED_TYPES.contains(&event_type.as_bytes()) {
-            if let Some(url) = event.get_path("details.url").and_then(Value::as_str) {
-                self.denied_urls.add(url.as_bytes(), 1);
-                self.denied_domains.add(domain_of(url).as_bytes(), 1);
-            }
+        if DENIED_TYPES.contains(&event_type.as_bytes())
+            && let Some(url) = event.get_path("details.url").and_then(Value::as_str)
+        {
+            self.denied_urls.add(url.as_bytes(), 1);
+            self.denied_domains.add(domain_of(url).as_bytes(), 1);
         }
     }
 
@@ -599,7 +612,10 @@ mod tests {
         assert_eq!(single_duration(br#"{"details":{"a":1}}"#), Some(None));
         assert_eq!(single_duration(br#"{"durationMs":1,"d":{"durationMs":2}}"#), None);
         assert_eq!(single_duration(br#"{"details":{"durationMs":"12"}}"#), None);
-        assert_eq!(single_url(br#"{"details":{"url":"http://a/b"}}"#), Some(Some(&b"http://a/b"[..])));
+        assert_eq!(
+            single_url(br#"{"details":{"url":"http://a/b"}}"#),
+            Some(Some(&b"http://a/b"[..]))
+        );
         assert_eq!(single_url(br#"{"details":{"url":"http://a/\"b"}}"#), None);
         assert_eq!(single_url(br#"{"details":{"u":1}}"#), Some(None));
         assert_eq!(domain_of("https://user:pw@evil.com:8443/x?y"), "evil.com");

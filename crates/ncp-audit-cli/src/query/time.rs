@@ -30,7 +30,11 @@ pub(crate) enum BoundKind {
 /// # Errors
 ///
 /// [`TimeError`] naming the flag and the text.
-pub(crate) fn parse_bound(text: &str, kind: BoundKind, now: Timestamp) -> Result<String, TimeError> {
+pub(crate) fn parse_bound(
+    text: &str,
+    kind: BoundKind,
+    now: Timestamp,
+) -> Result<String, TimeError> {
     let flag = match kind {
         BoundKind::Since => "--since",
         BoundKind::Until => "--until",
@@ -47,7 +51,8 @@ pub(crate) fn parse_bound(text: &str, kind: BoundKind, now: Timestamp) -> Result
             if let Some(back) = parse_duration(trimmed) {
                 now.as_unix_millis().checked_sub(back).ok_or_else(error)?
             } else if is_date(trimmed) {
-                let start = Timestamp::parse(&format!("{trimmed}T00:00:00Z")).map_err(|_| error())?;
+                let start =
+                    Timestamp::parse(&format!("{trimmed}T00:00:00Z")).map_err(|_| error())?;
                 day_end(start.as_unix_millis())
             } else {
                 Timestamp::parse(trimmed).map_err(|_| error())?.as_unix_millis()

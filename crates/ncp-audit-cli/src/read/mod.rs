@@ -463,8 +463,10 @@ mod tests {
                 ("", Some(4), false),
                 ("four", Some(5), true),
             ];
-            let expected: Vec<_> =
-                expected.iter().map(|(text, line, torn)| (text.to_string(), *line, *torn)).collect();
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|(text, line, torn)| (text.to_string(), *line, *torn))
+                .collect();
             assert_eq!(lines, expected, "block size {block_size}");
         }
     }
@@ -473,8 +475,7 @@ mod tests {
     fn truncated_gzip_delivers_its_whole_lines_then_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit-2026-12-03.000001.jsonl.gz");
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         for line_idx in 0..20_000 {
             writeln!(encoder, "line number {line_idx} with some padding text").unwrap();
         }
@@ -493,7 +494,8 @@ mod tests {
     #[test]
     fn discover_orders_by_name_and_first_timestamp() {
         let dir = tempfile::tempdir().unwrap();
-        let line = |time: &str| format!("{{\"timestamp\":\"2026-12-03T{time}Z\",\"type\":\"x\"}}\n");
+        let line =
+            |time: &str| format!("{{\"timestamp\":\"2026-12-03T{time}Z\",\"type\":\"x\"}}\n");
         let files = [
             ("audit-2026-12-03.jsonl", line("20:00:00.000")),
             ("audit-2026-12-03.000002.jsonl", line("19:00:00.000")),

@@ -107,9 +107,18 @@ mod tests {
         check("audit-2026-12-03.jsonl", Some(("2026-12-03", NameKind::Day, false)));
         check("audit-2026-12-03.jsonl.gz", Some(("2026-12-03", NameKind::Day, true)));
         check("audit-2026-12-03.000002.jsonl", Some(("2026-12-03", NameKind::Numbered(2), false)));
-        check("audit-2026-12-03.000012.jsonl.gz", Some(("2026-12-03", NameKind::Numbered(12), true)));
-        check("audit-2026-12-03-1796320830781.jsonl", Some(("2026-12-03", NameKind::Legacy, false)));
-        check("audit-2026-12-03T18-00-30-746Z.jsonl", Some(("2026-12-03", NameKind::Legacy, false)));
+        check(
+            "audit-2026-12-03.000012.jsonl.gz",
+            Some(("2026-12-03", NameKind::Numbered(12), true)),
+        );
+        check(
+            "audit-2026-12-03-1796320830781.jsonl",
+            Some(("2026-12-03", NameKind::Legacy, false)),
+        );
+        check(
+            "audit-2026-12-03T18-00-30-746Z.jsonl",
+            Some(("2026-12-03", NameKind::Legacy, false)),
+        );
         check(".audit.lock", None);
         check("audit-2026-12-03.jsonl.tmp", None);
         check("audit-2026-12-3.jsonl", None);

@@ -112,6 +112,9 @@ mod tests {
         assert!(offsets.contains(&offset));
         assert_eq!(seek_to_timestamp(&path, "2026-12-02T00:00:00.000Z"), 0);
         let (first, last) = first_and_last_timestamps(&path).unwrap();
-        assert_eq!((first.as_str(), last.as_str()), ("2026-12-03T00:00:00.000Z", "2026-12-03T11:06:39.000Z"));
+        assert_eq!(
+            (first.as_str(), last.as_str()),
+            ("2026-12-03T00:00:00.000Z", "2026-12-03T11:06:39.000Z")
+        );
     }
 }
