@@ -41,11 +41,13 @@ pub(crate) struct StatsArgs {
 struct Counting {
     stats: Stats,
     options: StatsOptions,
+    /// `--strict`: check every counted line is JSON, so that a damaged one is an error.
+    strict: bool,
 }
 
 impl Accumulator for Counting {
     fn fresh(&self) -> Counting {
-        Counting { stats: Stats::new(&self.options), options: self.options.clone() }
+        Counting { stats: Stats::new(&self.options), options: self.options.clone(), ..*self }
     }
 
     fn accept(&mut self, line: &Line<'_>, event: Option<&LenientEvent>) -> Result<(), String> {
@@ -55,6 +57,10 @@ impl Accumulator for Counting {
     fn absorb(&mut self, later: Counting) {
         self.stats.merge(later.stats);
     }
+
+    fn validates(&self) -> bool {
+        self.strict
+    }
 }
 
 /// Runs `stats`: exit 0 when events were counted, 1 when none, 2 on error.
@@ -62,7 +68,7 @@ pub(crate) fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let filter = args.filter.to_filter(Timestamp::now())?;
     let segments = args.source.segments()?;
     let options = StatsOptions { by: args.by.clone(), cap: 1000.max(args.top) };
-    let mut counting = Counting { stats: Stats::new(&options), options };
+    let mut counting = Counting { stats: Stats::new(&options), options, strict: args.source.strict };
     let scan_options = ScanOptions {
         strict: args.source.strict,
         n_threads: args.threads.unwrap_or_else(default_threads).max(1),
