@@ -127,6 +127,7 @@ impl FilterArgs {
             until: bound(&self.until, BoundKind::Until)?,
             predicates,
             texts: self.texts.clone(),
+            ..Filter::default()
         })
     }
 }

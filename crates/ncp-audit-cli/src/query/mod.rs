@@ -12,6 +12,8 @@ mod predicate;
 mod stats;
 mod time;
 
+use std::sync::OnceLock;
+
 use audit_core::serde_json::Value;
 use audit_core::{LenientEvent, Severity, Timestamp};
 
@@ -83,6 +85,38 @@ impl<'a> Canonical<'a> {
     pub(crate) fn outcome(&self) -> Option<&'a [u8]> {
         trailing_outcome(self.line)
     }
+}
+
+/// The timestamp of a canonical line and what follows `"type":"`, without looking further.
+fn canonical_prefix(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = line.strip_prefix(TIMESTAMP_PREFIX)?;
+    let timestamp = rest.get(..24)?;
+    // `-./0123456789:` are one range of bytes; one pass without branches checks them all.
+    let plain = timestamp
+        .iter()
+        .fold(true, |plain, byte| plain & (byte.wrapping_sub(b'-') <= 13 || *byte == b'T' || *byte == b'Z'));
+    if !(plain && timestamp[10] == b'T' && timestamp[23] == b'Z') {
+        return None;
+    }
+    Some((timestamp, rest[24..].strip_prefix(TYPE_INFIX)?))
+}
+
+/// Whether the type value at the start of `rest` is one of `literals`: `None` when an escape
+/// comes before the first difference, so only a parse can tell.
+///
+/// Up to the first byte that differs, the raw bytes are the value (no escape came yet); a
+/// plain byte that differs, or the closing quote, makes the value differ.
+fn literal_type_verdict(rest: &[u8], literals: &[Vec<u8>]) -> Option<bool> {
+    let mut undecided = false;
+    for literal in literals {
+        let common = rest.iter().zip(literal).take_while(|(left, right)| left == right).count();
+        match rest.get(common) {
+            Some(b'"') if common == literal.len() => return Some(true),
+            Some(b'\\') => undecided = true,
+            _ => {}
+        }
+    }
+    if undecided { None } else { Some(false) }
 }
 
 /// A string value up to its closing quote, when it holds no escape; and what follows.
@@ -161,6 +195,9 @@ pub(crate) struct Filter {
     pub(crate) predicates: Vec<Predicate>,
     /// Texts that must all appear in the raw line.
     pub(crate) texts: Vec<String>,
+    /// The types as bytes when none is a glob, for the quick check; made on first use, so
+    /// leave it default and do not change `types` after judging.
+    pub(crate) literal_types: OnceLock<Option<Vec<Vec<u8>>>>,
 }
 
 /// The judgement on one line.
@@ -203,6 +240,19 @@ impl Filter {
         let finder = |text: &String| memchr::memmem::find(line, text.as_bytes()).is_some();
         if !self.texts.iter().all(finder) {
             return Verdict::Skip;
+        }
+
+        let literal_types = self.literal_types.get_or_init(|| {
+            let is_glob = |glob: &String| glob.contains(['*', '?']);
+            let all_literal = !self.types.is_empty() && !self.types.iter().any(is_glob);
+            all_literal.then(|| self.types.iter().map(|literal| literal.as_bytes().to_vec()).collect())
+        });
+        if let Some(literals) = literal_types {
+            // Most lines of a query by type are another type: reject them before anything else.
+            let rest = canonical_prefix(line).map(|(_, rest)| rest);
+            if rest.and_then(|rest| literal_type_verdict(rest, literals)) == Some(false) {
+                return Verdict::Skip;
+            }
         }
 
         let canonical = Canonical::parse(line);
