@@ -234,7 +234,11 @@ fn peak_mb(binary: &str, args: &[&str]) -> f64 {
         .output();
     let Ok(output) = output else { return f64::NAN };
     let stderr = String::from_utf8_lossy(&output.stderr);
-    stderr.lines().last().and_then(|kb| kb.trim().parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)
+    stderr
+        .lines()
+        .last()
+        .and_then(|kb| kb.trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// `cargo xtask bench-query [MB] [--keep DIR]`: `--keep` writes the logs to DIR and leaves
@@ -310,12 +314,11 @@ fn bench(binary: &Path, dir: &Path, total_mb: u64) -> Result<(), String> {
     row("ncp-audit stats", ours_stats, String::new());
     row("jq -n 'reduce inputs as $e ({}; .[$e.type] += 1)'", jq_stats, String::new());
     println!("  -> stats is {:.0}x jq", jq_stats / ours_stats);
-    let one_day =
-        format!("{ncp} stats --file {} --file {}", files[0].display(), files[1].display());
+    let (first, second) = (files[0].display().to_string(), files[1].display().to_string());
     println!(
         "  stats peak memory: {:.1} MB over {size_mb:.0} MB of logs, {:.1} MB over one day",
-        peak_mb(&stats),
-        peak_mb(&one_day)
+        peak_mb(&ncp, &["stats", "--dir", &dir]),
+        peak_mb(&ncp, &["stats", "--file", &first, "--file", &second])
     );
 
     let range = format!(

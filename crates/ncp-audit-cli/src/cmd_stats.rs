@@ -68,7 +68,8 @@ pub(crate) fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let filter = args.filter.to_filter(Timestamp::now())?;
     let segments = args.source.segments()?;
     let options = StatsOptions { by: args.by.clone(), cap: 1000.max(args.top) };
-    let mut counting = Counting { stats: Stats::new(&options), options, strict: args.source.strict };
+    let mut counting =
+        Counting { stats: Stats::new(&options), options, strict: args.source.strict };
     let scan_options = ScanOptions {
         strict: args.source.strict,
         n_threads: args.threads.unwrap_or_else(default_threads).max(1),

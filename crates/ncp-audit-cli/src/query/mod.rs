@@ -92,9 +92,9 @@ fn canonical_prefix(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let rest = line.strip_prefix(TIMESTAMP_PREFIX)?;
     let timestamp = rest.get(..24)?;
     // `-./0123456789:` are one range of bytes; one pass without branches checks them all.
-    let plain = timestamp
-        .iter()
-        .fold(true, |plain, byte| plain & (byte.wrapping_sub(b'-') <= 13 || *byte == b'T' || *byte == b'Z'));
+    let plain = timestamp.iter().fold(true, |plain, byte| {
+        plain & (byte.wrapping_sub(b'-') <= 13 || *byte == b'T' || *byte == b'Z')
+    });
     if !(plain && timestamp[10] == b'T' && timestamp[23] == b'Z') {
         return None;
     }
@@ -245,7 +245,8 @@ impl Filter {
         let literal_types = self.literal_types.get_or_init(|| {
             let is_glob = |glob: &String| glob.contains(['*', '?']);
             let all_literal = !self.types.is_empty() && !self.types.iter().any(is_glob);
-            all_literal.then(|| self.types.iter().map(|literal| literal.as_bytes().to_vec()).collect())
+            all_literal
+                .then(|| self.types.iter().map(|literal| literal.as_bytes().to_vec()).collect())
         });
         if let Some(literals) = literal_types {
             // Most lines of a query by type are another type: reject them before anything else.
