@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use audit_core::LenientEvent;
 use audit_core::serde_json::Value;
 
-use super::Canonical;
+use super::{Canonical, Head};
 
 /// Event types whose `details.durationMs` goes into the duration percentiles.
 const TIMED_TYPES: [&[u8]; 3] =
@@ -302,9 +302,7 @@ impl Stats {
     /// Counts a canonical line from its bytes; `false` when it needs a parse instead, having
     /// counted nothing.
     fn add_canonical(&mut self, line: &[u8], canonical: &Canonical<'_>) -> bool {
-        let (Some(severity), Some(outcome), Some(mcp_name)) =
-            (canonical.severity(), canonical.outcome(), canonical.mcp_name())
-        else {
+        let (Some(head), Some(outcome)) = (canonical.head(), canonical.outcome()) else {
             return false;
         };
         let event_type = canonical.event_type;
@@ -327,14 +325,10 @@ impl Stats {
         } else {
             None
         };
-        let mcp_name = mcp_name.unwrap_or(b"(none)");
-        let day = canonical.timestamp.get(..10).unwrap_or(b"(none)");
         self.see_timestamp(canonical.timestamp);
         self.n_events += 1;
-        if !self.tally.add([event_type, severity, outcome, mcp_name, day]) {
-            self.count_fields(event_type, severity, outcome, day);
-            self.by_mcp.add(mcp_name, 1);
-        }
+        self.tally.add(&head, outcome);
+        self.tally.add_day(canonical.timestamp.get(..10).unwrap_or(b"(none)"), &mut self.by_day);
         if self.tally.map.len() > TALLY_SPILL {
             self.spill_tally();
         }
@@ -383,14 +377,16 @@ impl Stats {
 
     /// Moves the tallied tuples into the separate counters.
     fn spill_tally(&mut self) {
-        for (key, count) in std::mem::take(&mut self.tally.map) {
-            let [event_type, severity, outcome, mcp_name, day] = Tally::fields(&key);
-            self.by_type.add(event_type, count);
-            self.by_severity.add(severity, count);
-            self.by_outcome.add(outcome, count);
-            self.by_mcp.add(mcp_name, count);
-            self.by_day.add(day, count);
+        for (_, entry) in std::mem::take(&mut self.tally.map) {
+            let mcp_name = entry.mcp_name.as_deref().unwrap_or(b"(none)");
+            for (outcome, count) in entry.outcomes {
+                self.by_type.add(&entry.event_type, count);
+                self.by_severity.add(&entry.severity, count);
+                self.by_outcome.add(&outcome, count);
+                self.by_mcp.add(mcp_name, count);
+            }
         }
+        self.tally.flush_day(&mut self.by_day);
     }
 
     /// Finishes counting: call before reading the counters.
@@ -468,45 +464,61 @@ impl Stats {
 /// How many distinct tuples the tally holds before it is spilled into the counters.
 const TALLY_SPILL: usize = 4096;
 
-/// Counts of whole (type, severity, outcome, MCP, day) tuples: one map lookup per line
-/// instead of five. Few distinct tuples occur, so the map stays small; it is spilled into the
-/// separate counters at the end, or whenever it grows past [`TALLY_SPILL`].
+/// Counts of (type, severity, MCP, outcome) tuples of canonical lines: one map lookup per
+/// line, keyed by the bytes of the line that hold the first three (no key is built), instead
+/// of four. Days come in runs (files are in time order), so they are counted by run. Few
+/// distinct tuples occur, so the map stays small; it is spilled into the separate counters at
+/// the end, or whenever it grows past [`TALLY_SPILL`].
 #[derive(Debug, Clone, Default)]
 struct Tally {
-    map: HashMap<Box<[u8]>, u64, BuildHasherDefault<KeyHasher>>,
-    /// The key being built: each field as a length byte and its bytes.
-    scratch: Vec<u8>,
+    map: HashMap<Box<[u8]>, TallyEntry, BuildHasherDefault<KeyHasher>>,
+    /// The day of the current run and its length.
+    day: Vec<u8>,
+    n_day: u64,
+}
+
+#[derive(Debug, Clone)]
+struct TallyEntry {
+    event_type: Box<[u8]>,
+    severity: Box<[u8]>,
+    mcp_name: Option<Box<[u8]>>,
+    /// Each outcome seen with these fields: a short list.
+    outcomes: Vec<(Box<[u8]>, u64)>,
 }
 
 impl Tally {
-    /// Counts a tuple; `false` when a field is too long for the key (255 bytes), counting
-    /// nothing.
-    fn add(&mut self, fields: [&[u8]; 5]) -> bool {
-        self.scratch.clear();
-        for field in fields {
-            let Ok(len) = u8::try_from(field.len()) else { return false };
-            self.scratch.push(len);
-            self.scratch.extend_from_slice(field);
+    fn add(&mut self, head: &Head<'_>, outcome: &[u8]) {
+        if !self.map.contains_key(head.span) {
+            let entry = TallyEntry {
+                event_type: head.event_type.into(),
+                severity: head.severity.into(),
+                mcp_name: head.mcp_name.map(Into::into),
+                outcomes: Vec::new(),
+            };
+            self.map.insert(head.span.into(), entry);
         }
-        match self.map.get_mut(self.scratch.as_slice()) {
-            Some(count) => *count += 1,
-            None => {
-                self.map.insert(self.scratch.as_slice().into(), 1);
-            }
+        // OK because the key was inserted just above when it was missing.
+        let entry = self.map.get_mut(head.span).expect("the tally entry exists");
+        match entry.outcomes.iter_mut().find(|(known, _)| **known == *outcome) {
+            Some((_, count)) => *count += 1,
+            None => entry.outcomes.push((outcome.into(), 1)),
         }
-        true
     }
 
-    /// The fields of a key built by [`Tally::add`].
-    fn fields(key: &[u8]) -> [&[u8]; 5] {
-        let mut fields = [&key[..0]; 5];
-        let mut rest = key;
-        for field in &mut fields {
-            let len = usize::from(rest[0]);
-            *field = &rest[1..=len];
-            rest = &rest[1 + len..];
+    fn add_day(&mut self, day: &[u8], by_day: &mut TopK) {
+        if self.day != day {
+            self.flush_day(by_day);
+            self.day.extend_from_slice(day);
         }
-        fields
+        self.n_day += 1;
+    }
+
+    fn flush_day(&mut self, by_day: &mut TopK) {
+        if self.n_day > 0 {
+            by_day.add(&self.day, self.n_day);
+        }
+        self.day.clear();
+        self.n_day = 0;
     }
 }
 
