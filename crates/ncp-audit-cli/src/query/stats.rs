@@ -486,23 +486,29 @@ struct TallyEntry {
     outcomes: Vec<(Box<[u8]>, u64)>,
 }
 
+impl TallyEntry {
+    fn add(&mut self, outcome: &[u8]) {
+        match self.outcomes.iter_mut().find(|(known, _)| **known == *outcome) {
+            Some((_, count)) => *count += 1,
+            None => self.outcomes.push((outcome.into(), 1)),
+        }
+    }
+}
+
 impl Tally {
     fn add(&mut self, head: &Head<'_>, outcome: &[u8]) {
-        if !self.map.contains_key(head.span) {
-            let entry = TallyEntry {
-                event_type: head.event_type.into(),
-                severity: head.severity.into(),
-                mcp_name: head.mcp_name.map(Into::into),
-                outcomes: Vec::new(),
-            };
-            self.map.insert(head.span.into(), entry);
+        if let Some(entry) = self.map.get_mut(head.span) {
+            entry.add(outcome);
+            return;
         }
-        // OK because the key was inserted just above when it was missing.
-        let entry = self.map.get_mut(head.span).expect("the tally entry exists");
-        match entry.outcomes.iter_mut().find(|(known, _)| **known == *outcome) {
-            Some((_, count)) => *count += 1,
-            None => entry.outcomes.push((outcome.into(), 1)),
-        }
+        let mut entry = TallyEntry {
+            event_type: head.event_type.into(),
+            severity: head.severity.into(),
+            mcp_name: head.mcp_name.map(Into::into),
+            outcomes: Vec::new(),
+        };
+        entry.add(outcome);
+        self.map.insert(head.span.into(), entry);
     }
 
     fn add_day(&mut self, day: &[u8], by_day: &mut TopK) {
