@@ -250,3 +250,27 @@ impl ProgressReport {
 pub(crate) fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from).min(8)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_json_stays_json() {
+        let line = "{\"a\":\"x\u{1b}[2J\u{9b}31m\u{7f}é\"}";
+        let mut out = Vec::new();
+        escape_line(line.as_bytes(), &mut out);
+        let escaped = String::from_utf8(out).unwrap();
+        assert_eq!(escaped, r#"{"a":"x\u001b[2J\u009b31m\u007fé"}"#);
+        let value: audit_core::serde_json::Value =
+            audit_core::serde_json::from_str(&escaped).unwrap();
+        assert_eq!(value["a"], "x\u{1b}[2J\u{9b}31m\u{7f}é");
+
+        let mut out = Vec::new();
+        escape_line(b"plain ascii", &mut out);
+        assert_eq!(out, b"plain ascii");
+        let mut out = Vec::new();
+        escape_line(b"bad \xff byte", &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "bad \u{fffd} byte");
+    }
+}

@@ -275,6 +275,10 @@ impl Stats {
 
     /// Counts one event line, already judged to answer the question. `event` is its parse, if
     /// the judge made one. Returns why the line is unreadable, if it is.
+    ///
+    /// A line in canonical shape is counted from its bytes without checking that the rest of
+    /// it is JSON (that check would cost more than the counting); `--strict` asks the judge to
+    /// check every line first.
     pub(crate) fn add_line(
         &mut self,
         line: &[u8],
