@@ -513,3 +513,31 @@ fn a_closed_pipe_is_success() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// A large file is read by several threads over byte ranges; the lines they name are still
+/// numbered from the start of the file, and a file of garbage is only counted past the first
+/// problems.
+#[test]
+fn problems_in_large_files_keep_their_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let n_lines = 40_000;
+    for seq in 1..=n_lines {
+        if seq == 31_234 {
+            text.push_str("{\"broken\": \n");
+        } else {
+            text.push_str(&seq_line("2026-12-03T10:00:00.000Z", seq));
+            text.push('\n');
+        }
+    }
+    assert!(text.len() > 5 << 20, "large enough for several threads");
+    let path = dir.path().join("audit-2026-12-03.jsonl");
+    fs::write(&path, &text).unwrap();
+    fs::write(dir.path().join("audit-2026-12-04.jsonl"), "garbage\n".repeat(50_000)).unwrap();
+
+    let (code, stdout, stderr) = run_dir(dir.path(), &["query", "--count"]);
+    assert_eq!((code, stdout.as_str()), (0, "39999\n"), "{stderr}");
+    assert!(stderr.contains(&format!("{}:31234: not valid JSON", path.display())), "{stderr}");
+    assert!(stderr.contains("skipped 50001 unreadable line(s)"), "{stderr}");
+    assert!(stderr.lines().count() < 30, "only the first problems are printed");
+}

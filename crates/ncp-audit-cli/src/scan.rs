@@ -173,7 +173,7 @@ fn scan_segment<A: Accumulator>(
     }
 
     // One reader, in order: a gzip stream decodes on its own thread while lines are judged.
-    let mut run = Run { segment, filter, absolute: true, next_line: None, problems: Vec::new() };
+    let mut run = Run::new(segment, filter, true);
     let flow = std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(4);
         let (decoder, mut local) = if reader.is_compressed() {
@@ -238,6 +238,7 @@ fn scan_segment<A: Accumulator>(
         }
         problems.push(problem);
     }
+    problems.n_total += run.n_dropped;
     Ok(flow)
 }
 
@@ -249,10 +250,20 @@ struct Run<'a> {
     absolute: bool,
     /// The number of the next block's first line; unknown after a seek.
     next_line: Option<u64>,
+    /// The first problems, at most [`KEPT_PROBLEMS`], so that a file of garbage costs no
+    /// more memory than a good one.
     problems: Vec<Problem>,
+    /// Problems past those kept.
+    n_dropped: u64,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// A run numbering lines from the file's start (`absolute`) or from its own, from 0.
+    fn new(segment: &'a Segment, filter: &'a Filter, absolute: bool) -> Run<'a> {
+        let next_line = if absolute { None } else { Some(0) };
+        Run { segment, filter, absolute, next_line, problems: Vec::new(), n_dropped: 0 }
+    }
+
     fn judge_block<A: Accumulator>(&mut self, block: &read::Block, accumulator: &mut A) {
         if block.at_file_start && self.absolute {
             self.next_line = Some(1);
@@ -266,6 +277,10 @@ impl Run<'_> {
             }
         }
         self.next_line = self.next_line.map(|line| line + lines.n_seen());
+        if self.problems.len() > KEPT_PROBLEMS {
+            self.n_dropped += (self.problems.len() - KEPT_PROBLEMS) as u64;
+            self.problems.truncate(KEPT_PROBLEMS);
+        }
     }
 }
 
@@ -288,13 +303,7 @@ fn scan_ranges<A: Accumulator>(
                 let (range_start, range_end) = (range[0], range[1]);
                 let fresh = accumulator.fresh();
                 scope.spawn(move || {
-                    let mut run = Run {
-                        segment,
-                        filter,
-                        absolute: false,
-                        next_line: Some(0),
-                        problems: Vec::new(),
-                    };
+                    let mut run = Run::new(segment, filter, false);
                     let mut accumulator = fresh;
                     let mut n_lines = 0;
                     match BlockReader::open_range(&segment.path, range_start, Some(range_end)) {
@@ -344,6 +353,7 @@ fn scan_ranges<A: Accumulator>(
             }
             problems.push(problem);
         }
+        problems.n_total += run.n_dropped;
         next_line = next_line.map(|line| line + n_lines);
         if after_block(accumulator, n_bytes).is_break() {
             return Ok(ControlFlow::Break(()));
