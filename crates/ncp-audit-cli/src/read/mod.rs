@@ -113,7 +113,15 @@ pub(crate) fn order(paths: Vec<PathBuf>) -> Vec<Segment> {
         })
         .collect();
     keyed.sort_by(|left, right| left.0.cmp(&right.0).then_with(|| left.1.path.cmp(&right.1.path)));
-    keyed.into_iter().map(|(_, segment)| segment).collect()
+    let mut segments: Vec<Segment> = keyed.into_iter().map(|(_, segment)| segment).collect();
+    // A file being compressed exists twice for a moment, `X.jsonl` and `X.jsonl.gz`, both
+    // whole (the .gz is renamed into place before the plain file goes): read only the plain one.
+    let plain_twin_exists = |segment: &Segment| {
+        let is_gz = segment.name.as_ref().is_some_and(|name| name.compressed);
+        is_gz && segment.path.with_extension("").is_file()
+    };
+    segments.retain(|segment| !plain_twin_exists(segment));
+    segments
 }
 
 /// The timestamp of the first readable line, or an empty string.
@@ -503,6 +511,8 @@ mod tests {
             ("audit-2026-12-03T18-00-30-746Z.jsonl", line("17:00:00.000")),
             ("audit-2026-12-03-1796320830781.jsonl", line("16:00:00.000")),
             ("audit-2026-12-02.jsonl", line("23:00:00.000")),
+            ("audit-2026-12-02.000001.jsonl", line("22:00:00.000")),
+            ("audit-2026-12-02.000001.jsonl.gz", line("22:00:00.000")),
             (".audit.lock", String::new()),
         ];
         for (name, text) in &files {
@@ -516,6 +526,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "audit-2026-12-02.000001.jsonl",
                 "audit-2026-12-02.jsonl",
                 "audit-2026-12-03-1796320830781.jsonl",
                 "audit-2026-12-03T18-00-30-746Z.jsonl",
