@@ -459,6 +459,8 @@ fn tail_follows_across_rotation_and_midnight() {
         let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
         file.write_all(text.as_bytes()).unwrap();
     };
+    let yesterday = dir.path().join("audit-2026-12-02.jsonl");
+    append(&yesterday, &format!("{}\n", seq_line("2026-12-02T12:00:00.000Z", 100)));
     append(
         &active,
         &format!(
@@ -477,11 +479,18 @@ fn tail_follows_across_rotation_and_midnight() {
     append(&active, &format!("{}\n", &third[40..]));
     follower.expect(3);
 
-    // Size rotation: a last line, the rename, then the new active file.
+    // Size rotation: a last line, the rename, compression of the rotated file (for a moment
+    // yesterday's file is the newest plain file: it must not be printed again), then the new
+    // active file.
     append(&active, &format!("{}\n", seq_line("2026-12-03T23:00:03.000Z", 4)));
-    fs::rename(&active, dir.path().join("audit-2026-12-03.000001.jsonl")).unwrap();
-    append(&active, &format!("{}\n", seq_line("2026-12-03T23:00:04.000Z", 5)));
+    let rotated = dir.path().join("audit-2026-12-03.000001.jsonl");
+    fs::rename(&active, &rotated).unwrap();
     follower.expect(4);
+    fs::write(rotated.with_extension("jsonl.gz"), gzip(&fs::read_to_string(&rotated).unwrap()))
+        .unwrap();
+    fs::remove_file(&rotated).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    append(&active, &format!("{}\n", seq_line("2026-12-03T23:00:04.000Z", 5)));
     follower.expect(5);
 
     // Midnight: the next day's file.

@@ -231,6 +231,19 @@ fn line_offsets(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
     })
 }
 
+/// Whether `candidate` comes after `current` in time order: a later name, or the same name
+/// (then it is a new file under the active name). Unknown names always may.
+fn is_successor(candidate: &Path, current: &Path) -> bool {
+    let key = |path: &Path| {
+        let name = path.file_name().and_then(|name| name.to_str()).and_then(read::parse_name)?;
+        Some(read::order_key(&name, ""))
+    };
+    match (key(candidate), key(current)) {
+        (Some(candidate), Some(current)) => candidate >= current,
+        _ => true,
+    }
+}
+
 /// Follows the newest file of `dir`. A different file becoming the newest (a new day, a new
 /// file after size rotation) is noticed by its inode: the old file is read to its end, then
 /// the new one from its start. A rename of the followed file (rotation) keeps it followed
@@ -268,6 +281,9 @@ fn follow(
         };
         match followed.as_mut() {
             Some(current) if current.inode == newest_inode => current.path = newest.path,
+            // An older file can look newest for a moment: after the followed file was rotated,
+            // compressed and removed, before its successor exists. Wait for a later one.
+            Some(current) if !is_successor(&newest.path, &current.path) => {}
             _ => {
                 if let Some(mut old) = followed.take() {
                     if !old.drain(printer, stdout)? {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-pub(crate) use names::{NameKind, SegmentName, parse_name};
+pub(crate) use names::{NameKind, SegmentName, order_key, parse_name};
 pub(crate) use seek::{first_and_last_timestamps, line_boundaries, seek_to_timestamp};
 pub(crate) use tail::visit_lines_backwards;
 
@@ -106,7 +106,7 @@ pub(crate) fn order(paths: Vec<PathBuf>) -> Vec<Segment> {
             // An unreadable file sorts first and reports its error when it is read.
             let first = if needs_first { first_timestamp(&path) } else { String::new() };
             let key = match &name {
-                Some(name) => names::order_key(name, &first),
+                Some(name) => order_key(name, &first),
                 None => (first.get(..10).unwrap_or("").to_owned(), 0, 0, first.clone()),
             };
             (key, Segment { path, name })
