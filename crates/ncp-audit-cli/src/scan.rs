@@ -14,8 +14,9 @@ use audit_core::{LenientEvent, Timestamp};
 use crate::query::{Filter, Verdict, line_timestamp};
 use crate::read::{self, BlockReader, Line, Lines, Position, ReadError, Segment};
 
-/// Files under this size are read by one thread: spawning costs more than it saves.
-const MIN_RANGE_BYTES: u64 = 4 << 20;
+/// Files under this size are read by one thread: spawning costs more than it saves (a
+/// thread costs tens of microseconds; a megabyte takes about half a millisecond to judge).
+const MIN_RANGE_BYTES: u64 = 1 << 20;
 /// How many problems are kept with their place; the rest are only counted.
 const KEPT_PROBLEMS: usize = 1000;
 
@@ -154,9 +155,8 @@ fn scan_segment<A: Accumulator>(
         Some(since) => read::seek_to_timestamp(&segment.path, &since),
         None => 0,
     };
-    let mut reader = BlockReader::open_at(&segment.path, start)?;
-    let until = filter.until_with_slack();
-    let whole_scan = until.is_none() && !accumulator.has_limit();
+    let reader = BlockReader::open_at(&segment.path, start)?;
+    let whole_scan = filter.until.is_none() && !accumulator.has_limit();
     if options.n_threads > 1 && whole_scan && !reader.is_compressed() {
         let len = std::fs::metadata(&segment.path).map_or(0, |metadata| metadata.len());
         if len.saturating_sub(start) >= MIN_RANGE_BYTES {
@@ -172,7 +172,28 @@ fn scan_segment<A: Accumulator>(
         }
     }
 
-    // One reader, in order: a gzip stream decodes on its own thread while lines are judged.
+    let (flow, run) = scan_in_order(reader, segment, filter, options, accumulator, after_block);
+    for problem in run.problems {
+        if options.strict {
+            return Err(ScanError::Strict(problem));
+        }
+        problems.push(problem);
+    }
+    problems.n_total += run.n_dropped;
+    Ok(flow)
+}
+
+/// Reads one file block after block on this thread; a gzip stream decodes on a thread of its
+/// own meanwhile. Stops past `--until`, at a problem under `--strict`, or when told to.
+fn scan_in_order<'a, A: Accumulator>(
+    mut reader: BlockReader,
+    segment: &'a Segment,
+    filter: &'a Filter,
+    options: &ScanOptions,
+    accumulator: &mut A,
+    after_block: &mut dyn FnMut(&mut A, u64) -> ControlFlow<()>,
+) -> (ControlFlow<()>, Run<'a>) {
+    let until = filter.until_with_slack();
     let mut run = Run::new(segment, filter, true);
     let flow = std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(4);
@@ -194,6 +215,7 @@ fn scan_segment<A: Accumulator>(
             Some(reader) => reader.next_block(),
             None => receiver.recv().unwrap_or(Ok(None)),
         };
+
         let mut flow = ControlFlow::Continue(());
         loop {
             let block = match next_block() {
@@ -223,6 +245,7 @@ fn scan_segment<A: Accumulator>(
                 break;
             }
         }
+
         // Dropping the receiver stops the decoder at its next block.
         drop(receiver);
         drop(local);
@@ -232,14 +255,7 @@ fn scan_segment<A: Accumulator>(
         }
         flow
     });
-    for problem in run.problems {
-        if options.strict {
-            return Err(ScanError::Strict(problem));
-        }
-        problems.push(problem);
-    }
-    problems.n_total += run.n_dropped;
-    Ok(flow)
+    (flow, run)
 }
 
 /// Judging blocks of one file in order, counting lines for the problems' positions.
