@@ -292,7 +292,11 @@ impl Filter {
         });
         if let Some(literals) = literal_types {
             // Most lines of a query by type are another type: reject them before anything else.
-            let rest = canonical_prefix(line).map(|(_, rest)| rest);
+            // The timestamp needs no check for this: only the type's place matters.
+            let rest = line
+                .strip_prefix(TIMESTAMP_PREFIX)
+                .and_then(|rest| rest.get(24..))
+                .and_then(|rest| rest.strip_prefix(TYPE_INFIX));
             if rest.and_then(|rest| literal_type_verdict(rest, literals)) == Some(false) {
                 return Verdict::Skip;
             }

@@ -378,6 +378,9 @@ pub(crate) struct Line<'a> {
 /// The lines of a run of whole lines.
 pub(crate) struct Lines<'a> {
     bytes: &'a [u8],
+    /// The newlines of `bytes`, found by one search over the whole run rather than one per
+    /// line, which costs less for lines of a few hundred bytes.
+    newlines: memchr::Memchr<'a>,
     cursor: usize,
     first_line: Option<u64>,
     n_seen: u64,
@@ -394,7 +397,17 @@ impl<'a> Lines<'a> {
         at_file_start: bool,
         torn_tail: bool,
     ) -> Lines<'a> {
-        Lines { bytes, cursor: 0, first_line, n_seen: 0, start_offset, at_file_start, torn_tail }
+        let newlines = memchr::memchr_iter(b'\n', bytes);
+        Lines {
+            bytes,
+            newlines,
+            cursor: 0,
+            first_line,
+            n_seen: 0,
+            start_offset,
+            at_file_start,
+            torn_tail,
+        }
     }
 
     /// How many lines were yielded so far.
@@ -411,8 +424,8 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         let rest = &self.bytes[self.cursor..];
-        let (mut bytes, torn, consumed) = match memchr::memchr(b'\n', rest) {
-            Some(pos) => (&rest[..pos], false, pos + 1),
+        let (mut bytes, torn, consumed) = match self.newlines.next() {
+            Some(pos) => (&rest[..pos - self.cursor], false, pos - self.cursor + 1),
             None => (rest, self.torn_tail, rest.len()),
         };
         let line = self.first_line.map(|first| first + self.n_seen);
