@@ -550,3 +550,18 @@ fn problems_in_large_files_keep_their_line_numbers() {
     assert!(stderr.contains("skipped 50001 unreadable line(s)"), "{stderr}");
     assert!(stderr.lines().count() < 30, "only the first problems are printed");
 }
+
+#[test]
+fn a_file_being_compressed_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = seq_line("2026-12-03T10:00:00.000Z", 1) + "\n";
+    let plain = dir.path().join("audit-2026-12-03.000001.jsonl");
+    fs::write(&plain, &text).unwrap();
+    let gz = dir.path().join("audit-2026-12-03.000001.jsonl.gz");
+    fs::write(&gz, gzip(&text)).unwrap();
+    let (_, stdout, _) = run_dir(dir.path(), &["query"]);
+    assert_eq!(seqs(&stdout), [1]);
+    // Named alone, the .gz is read even though its twin is beside it.
+    let (code, stdout, _) = run(&["query", "--file", gz.to_str().unwrap()]);
+    assert_eq!((code, seqs(&stdout)), (0, vec![1]));
+}

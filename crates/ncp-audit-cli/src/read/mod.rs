@@ -115,12 +115,15 @@ pub(crate) fn order(paths: Vec<PathBuf>) -> Vec<Segment> {
     keyed.sort_by(|left, right| left.0.cmp(&right.0).then_with(|| left.1.path.cmp(&right.1.path)));
     let mut segments: Vec<Segment> = keyed.into_iter().map(|(_, segment)| segment).collect();
     // A file being compressed exists twice for a moment, `X.jsonl` and `X.jsonl.gz`, both
-    // whole (the .gz is renamed into place before the plain file goes): read only the plain one.
-    let plain_twin_exists = |segment: &Segment| {
+    // whole (the .gz is renamed into place before the plain file goes): of the two listed,
+    // read only the plain one.
+    let listed: std::collections::HashSet<PathBuf> =
+        segments.iter().map(|segment| segment.path.clone()).collect();
+    let plain_twin_listed = |segment: &Segment| {
         let is_gz = segment.name.as_ref().is_some_and(|name| name.compressed);
-        is_gz && segment.path.with_extension("").is_file()
+        is_gz && listed.contains(&segment.path.with_extension(""))
     };
-    segments.retain(|segment| !plain_twin_exists(segment));
+    segments.retain(|segment| !plain_twin_listed(segment));
     segments
 }
 
