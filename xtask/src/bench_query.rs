@@ -199,13 +199,26 @@ fn generate(dir: &Path, total_mb: u64) -> std::io::Result<Vec<PathBuf>> {
 /// The best wall time of each command over `runs` rounds, the commands taking turns within a
 /// round, so that a busy spell of a shared machine weighs on all of them alike.
 fn time_best_of_each<const N: usize>(shells: [&str; N], runs: usize) -> [f64; N] {
+    time_rounds(shells, runs).0
+}
+
+/// [`time_best_of_each`], with the median over the rounds of the first command's time over
+/// the second's: on a shared machine, the ratio within a round is steadier than either time.
+fn time_rounds<const N: usize>(shells: [&str; N], runs: usize) -> ([f64; N], f64) {
     let mut best = [f64::INFINITY; N];
+    let mut ratios = Vec::with_capacity(runs);
     for _ in 0..runs {
-        for (shell, best) in shells.iter().zip(&mut best) {
-            *best = best.min(time_best(shell, 1));
+        let mut round = [0.0; N];
+        for ((shell, best), time) in shells.iter().zip(&mut best).zip(&mut round) {
+            *time = time_best(shell, 1);
+            *best = best.min(*time);
+        }
+        if N >= 2 {
+            ratios.push(round[0] / round[1]);
         }
     }
-    best
+    ratios.sort_by(f64::total_cmp);
+    (best, ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN))
 }
 
 fn time_best(shell: &str, runs: usize) -> f64 {
@@ -311,12 +324,17 @@ fn bench(binary: &Path, dir: &Path, total_mb: u64) -> Result<(), String> {
     let n_jq = output_of(&format!("{jq_select} | wc -l"));
     // Best of many runs for the fast tools: the machine may be shared, and the best run is
     // the one least disturbed.
-    let [ours, rg] = time_best_of_each([&query, &rg_count], 20);
+    let ([ours, rg], median_ratio) = time_rounds([&query, &rg_count], 20);
     let jq = time_best(&jq_select, 1);
     row("ncp-audit query --type X", ours, format!("{n_ours} events"));
     row("jq -c 'select(.type==\"X\")'", jq, format!("{n_jq} events"));
     row("rg -c '\"type\":\"X\"'", rg, String::new());
-    println!("  -> query is {:.0}x jq, {:.2}x the time of rg", jq / ours, ours / rg);
+    println!(
+        "  -> query is {:.0}x jq, {:.2}x the time of rg (best against best; median of the \
+         per-round ratios {median_ratio:.2}x)",
+        jq / ours,
+        ours / rg
+    );
 
     let stats = format!("{ncp} stats --dir {dir}");
     let jq_reduce = format!("jq -n 'reduce inputs as $e ({{}}; .[$e.type] += 1)' {file_list}");
