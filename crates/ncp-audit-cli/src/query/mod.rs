@@ -110,14 +110,56 @@ pub(crate) struct Head<'a> {
 fn canonical_prefix(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let rest = line.strip_prefix(TIMESTAMP_PREFIX)?;
     let timestamp = rest.get(..24)?;
-    // `-./0123456789:` are one range of bytes; one pass without branches checks them all.
-    let plain = timestamp.iter().fold(true, |plain, byte| {
-        plain & (byte.wrapping_sub(b'-') <= 13 || *byte == b'T' || *byte == b'Z')
-    });
-    if !(plain && timestamp[10] == b'T' && timestamp[23] == b'Z') {
+    if !is_canonical_timestamp(timestamp) {
         return None;
     }
     Some((timestamp, rest[24..].strip_prefix(TYPE_INFIX)?))
+}
+
+/// The shape of a canonical timestamp: `D` a digit, anything else itself.
+const TIMESTAMP_SHAPE: &[u8; 24] = b"DDDD-DD-DDTDD:DD:DD.DDDZ";
+
+/// Whether 24 bytes have the shape `YYYY-MM-DDTHH:MM:SS.mmmZ`, checked eight bytes at a time:
+/// each byte minus its expected base (`0` for a digit, the character itself otherwise) must
+/// be at most 9 for a digit and 0 elsewhere. This runs on every line, so it avoids a loop.
+fn is_canonical_timestamp(timestamp: &[u8]) -> bool {
+    const fn word_of(bytes: [u8; 24], start: usize) -> u64 {
+        let mut word = 0;
+        let mut idx = 8;
+        while idx > 0 {
+            idx -= 1;
+            word = (word << 8) | bytes[start + idx] as u64;
+        }
+        word
+    }
+    const fn tables() -> ([u64; 3], [u64; 3]) {
+        // base: what each byte must be at least; add: 0x7f minus the largest excess allowed,
+        // so that an excess too large sets the byte's high bit.
+        let (mut base, mut add) = ([0_u8; 24], [0_u8; 24]);
+        let mut idx = 0;
+        while idx < 24 {
+            let shape = TIMESTAMP_SHAPE[idx];
+            (base[idx], add[idx]) = if shape == b'D' { (b'0', 0x7f - 9) } else { (shape, 0x7f) };
+            idx += 1;
+        }
+        let base = [word_of(base, 0), word_of(base, 8), word_of(base, 16)];
+        let add = [word_of(add, 0), word_of(add, 8), word_of(add, 16)];
+        (base, add)
+    }
+    const TABLES: ([u64; 3], [u64; 3]) = tables();
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+    let Ok(bytes) = <&[u8; 24]>::try_from(timestamp) else { return false };
+    let mut failed = 0;
+    for (chunk, (base, add)) in bytes.chunks_exact(8).zip(TABLES.0.iter().zip(&TABLES.1)) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        // A byte below its base borrows from the next one, but is itself then far above any
+        // limit, so the result is a failure either way.
+        let excess = u64::from_le_bytes(word).wrapping_sub(*base);
+        failed |= (excess | excess.wrapping_add(*add)) & HIGH_BITS;
+    }
+    failed == 0
 }
 
 /// Whether the type value at the start of `rest` is one of `literals`: `None` when an escape
@@ -547,6 +589,34 @@ mod tests {
         assert!(
             matches!(filter.judge(&invalid, false, true), Verdict::Bad(reason) if reason == "invalid UTF-8")
         );
+    }
+
+    #[test]
+    fn canonical_timestamps_by_shape() {
+        let check = |text: &[u8], expected: bool| {
+            assert_eq!(is_canonical_timestamp(text), expected, "{}", String::from_utf8_lossy(text));
+        };
+        check(b"2026-12-03T10:00:00.000Z", true);
+        check(b"9999-19-39T99:99:99.999Z", true);
+        check(b"0000-00-00T00:00:00.000Z", true);
+        check(b"2026-12-03T10:00:00.000+", false);
+        check(b"2026-12-03 10:00:00.000Z", false);
+        check(b"2026/12/03T10:00:00.000Z", false);
+        check(b"2026-12-03T10:00:00,000Z", false);
+        check(b"2026-12-0:T10:00:00.000Z", false);
+        check(b"2026-12-03T10:00:00.00\"Z", false);
+        check(b"/026-12-03T10:00:00.000Z", false);
+        check(b"\xff026-12-03T10:00:00.000Z", false);
+        check(b"2026-12-03T10:00:00.000", false);
+        for idx in 0..24 {
+            for byte in [b'0' - 1, b'9' + 1, b'a', 0, 0x80, 0xff] {
+                let mut text = *b"2026-12-03T10:00:00.000Z";
+                if text[idx].is_ascii_digit() {
+                    text[idx] = byte;
+                    check(&text, false);
+                }
+            }
+        }
     }
 
     #[test]
