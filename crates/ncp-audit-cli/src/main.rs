@@ -13,8 +13,12 @@ mod cmd_common;
 mod cmd_query;
 mod cmd_stats;
 mod cmd_tail;
+// The engine of query, stats and tail: it returns values and never prints; the commands do.
+#[deny(clippy::print_stdout, clippy::print_stderr)]
 mod query;
+#[deny(clippy::print_stdout, clippy::print_stderr)]
 mod read;
+#[deny(clippy::print_stdout, clippy::print_stderr)]
 mod scan;
 
 /// Record, query, verify and redact the audit trail of AI code-execution sandboxes.
