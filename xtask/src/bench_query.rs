@@ -221,6 +221,26 @@ fn time_rounds<const N: usize>(shells: [&str; N], runs: usize) -> ([f64; N], f64
     (best, ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN))
 }
 
+/// The least CPU time (user + system, all threads) of `runs` runs of a shell command, from
+/// `/usr/bin/time`: unlike wall time, it hardly moves when other work shares the machine.
+fn cpu_best(shell: &str, runs: usize) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..runs {
+        let output = Command::new("/usr/bin/time")
+            .args(["-f", "%U %S", "sh", "-c", &format!("{shell} > /dev/null")])
+            .stdout(Stdio::null())
+            .output();
+        let Ok(output) = output else { return f64::NAN };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let seconds: Option<f64> = stderr
+            .lines()
+            .last()
+            .and_then(|line| line.split_whitespace().map(|part| part.parse::<f64>().ok()).sum());
+        best = best.min(seconds.unwrap_or(f64::NAN));
+    }
+    best
+}
+
 fn time_best(shell: &str, runs: usize) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..runs {
@@ -336,13 +356,24 @@ fn bench(binary: &Path, dir: &Path, total_mb: u64) -> Result<(), String> {
         ours / rg
     );
 
+    let [cpu_ours, cpu_rg] = [cpu_best(&query, 10), cpu_best(&rg_count, 10)];
+    println!(
+        "  CPU time (user + system, all threads, best of 10): query {cpu_ours:.3} s, rg \
+         {cpu_rg:.3} s ({:.2}x)",
+        cpu_ours / cpu_rg
+    );
+
     let stats = format!("{ncp} stats --dir {dir}");
     let jq_reduce = format!("jq -n 'reduce inputs as $e ({{}}; .[$e.type] += 1)' {file_list}");
     let ours_stats = time_best(&stats, 20);
     let jq_stats = time_best(&jq_reduce, 1);
     row("ncp-audit stats", ours_stats, String::new());
     row("jq -n 'reduce inputs as $e ({}; .[$e.type] += 1)'", jq_stats, String::new());
-    println!("  -> stats is {:.0}x jq", jq_stats / ours_stats);
+    println!(
+        "  -> stats is {:.0}x jq (CPU time: stats {:.3} s)",
+        jq_stats / ours_stats,
+        cpu_best(&stats, 10)
+    );
     let (first, second) = (files[0].display().to_string(), files[1].display().to_string());
     println!(
         "  stats peak memory: {:.1} MB over {size_mb:.0} MB of logs, {:.1} MB over one day",
