@@ -51,14 +51,9 @@ fn seq_line(time: &str, seq: u32) -> String {
 }
 
 fn gzip(text: &str) -> Vec<u8> {
-    let mut child = std::process::Command::new("gzip")
-        .arg("-c")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("gzip is installed");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    child.wait_with_output().unwrap().stdout
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
 }
 
 /// Files of one day in every naming scheme, written out of order.
