@@ -2,5 +2,6 @@
 
 mod config;
 mod core_events;
+mod query;
 mod sink;
 mod verify;

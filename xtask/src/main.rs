@@ -2,6 +2,8 @@
 //!
 //! `cargo xtask ci` runs exactly what CI runs, so a green run here means a green run there.
 
+mod bench_query;
+
 use std::env;
 use std::process::{Command, ExitCode};
 
@@ -32,8 +34,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => run_steps(CI_STEPS),
+        Some("bench-query") => match bench_query::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("bench-query: {error}");
+                ExitCode::FAILURE
+            }
+        },
         _ => {
-            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  ci    format, clippy, tests, docs");
+            eprintln!(
+                "usage: cargo xtask <task>\n\ntasks:\n  ci    format, clippy, tests, docs\n  \
+                 bench-query [MB]    time query/stats/tail reading against jq, rg, gunzip"
+            );
             ExitCode::from(2)
         }
     }

@@ -31,7 +31,9 @@ const PLANTED_SECRETS: [(&str, &str); 5] = [
 ];
 
 pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    let config = crate::cmd_record::default_config(Some(args.dir.clone()))?;
+    // The design's defaults, whatever this machine configures: the demo shows the product as
+    // it ships.
+    let config = audit_config::AuditConfig { dir: args.dir.clone(), ..Default::default() };
     let logger = AuditLogger::from_config(&config)
         .with_context(|| format!("opening the audit directory {}", args.dir.display()))?;
     let session_id = SessionId::generate().context("making a session id")?;

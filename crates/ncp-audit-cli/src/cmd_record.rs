@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use audit_config::{AuditConfig, Backpressure, Durability};
+use audit_config::AuditConfig;
 use audit_core::AuditEvent;
 use audit_sink::AuditLogger;
 
 /// Where and how `record` writes.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RecordArgs {
-    /// The audit directory (default: `~/.ncp/audit`).
+    /// The audit directory (default: the configured one).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Rotate a file before a write would take it past this many bytes (0: never).
@@ -23,39 +23,22 @@ pub(crate) struct RecordArgs {
     max_files: Option<u32>,
 }
 
-/// The writer's settings when nothing is configured.
-///
-/// FIXME: read the effective configuration (settings file and `NCP_AUDIT_*` variables) once
-/// audit-config's loader lands; another helper is writing it now, so these are the defaults
-/// spelled out.
-pub(crate) fn default_config(dir: Option<PathBuf>) -> anyhow::Result<AuditConfig> {
-    let dir = match dir {
-        Some(dir) => dir,
-        None => {
-            let home = std::env::var_os("HOME").context("HOME is not set; pass --dir")?;
-            PathBuf::from(home).join(".ncp").join("audit")
-        }
-    };
-    Ok(AuditConfig {
-        enabled: true,
-        dir,
-        max_file_size_bytes: 10 * 1024 * 1024,
-        max_files: 10,
-        include_code_snippets: true,
-        redact_sensitive_data: true,
-        compress_rotated: false,
-        max_age_days: None,
-        max_total_bytes: None,
-        flush_interval_ms: 100,
-        durability: Durability::GroupCommit,
-        backpressure: Backpressure::Block,
-        queue_budget_bytes: 8 * 1024 * 1024,
-        sample_rates: Default::default(),
-    })
+/// The effective configuration (defaults, settings.json, `NCP_AUDIT_*`), with `dir` in place
+/// of the configured directory when given; warnings go to stderr.
+pub(crate) fn effective_config(dir: Option<PathBuf>) -> anyhow::Result<AuditConfig> {
+    let loaded = audit_config::load_from_process().context("loading the configuration")?;
+    for warning in loaded.warnings() {
+        eprintln!("ncp-audit: warning: {warning}");
+    }
+    let mut config = loaded.config().clone();
+    if let Some(dir) = dir {
+        config.dir = dir;
+    }
+    Ok(config)
 }
 
 pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
-    let mut config = default_config(args.dir.clone())?;
+    let mut config = effective_config(args.dir.clone())?;
     if let Some(bytes) = args.max_file_size_bytes {
         config.max_file_size_bytes = bytes;
     }

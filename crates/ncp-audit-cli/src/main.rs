@@ -10,10 +10,21 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod cmd_common;
 mod cmd_config;
 mod cmd_demo;
+mod cmd_query;
 mod cmd_record;
+mod cmd_stats;
+mod cmd_tail;
 mod cmd_verify;
+// The engine of query, stats and tail: it returns values and never prints; the commands do.
+#[deny(clippy::print_stdout, clippy::print_stderr)]
+mod query;
+#[deny(clippy::print_stdout, clippy::print_stderr)]
+mod read;
+#[deny(clippy::print_stdout, clippy::print_stderr)]
+mod scan;
 
 /// Record, query, verify and redact the audit trail of AI code-execution sandboxes.
 #[derive(Debug, Parser)]
@@ -62,6 +73,22 @@ enum Command {
     /// Exits 0 when the session was written and none of its planted secrets reached a file,
     /// 1 when a secret did, 2 on an error.
     Demo(cmd_demo::DemoArgs),
+    /// Print the events that match filters, in time order across all files.
+    ///
+    /// Prints the original lines byte for byte (control characters escaped when stdout is a
+    /// terminal), or --format table or csv. Unreadable lines are skipped and named on stderr.
+    /// Exits 0 when events were found, 1 when none were, 2 on error.
+    Query(cmd_query::QueryArgs),
+    /// Count events by type, severity, outcome, MCP, day or any field; code execution
+    /// duration percentiles; the most denied URLs and domains.
+    ///
+    /// Memory stays flat whatever the size of the logs. Takes the same filters as query.
+    /// Exits 0 when events were counted, 1 when none were, 2 on error.
+    Stats(cmd_stats::StatsArgs),
+    /// Print the last events, and with -f follow the log across rotation and midnight.
+    ///
+    /// Exits 0 (also when the reader of stdout goes away), 2 on error.
+    Tail(cmd_tail::TailArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +99,9 @@ fn main() -> ExitCode {
         Command::Verify { dir, json } => audit_dir(dir).and_then(|dir| cmd_verify::run(&dir, json)),
         Command::Record(args) => cmd_record::run(&args),
         Command::Demo(args) => cmd_demo::run(&args),
+        Command::Query(args) => cmd_query::run(args),
+        Command::Stats(args) => cmd_stats::run(args),
+        Command::Tail(args) => cmd_tail::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,306 @@
+//! `ncp-audit tail`: the last events, read backwards from the end; `-f` follows the log across
+//! size rotation and midnight by polling the directory.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use audit_core::Timestamp;
+use clap::Args;
+
+use crate::cmd_common::{FilterArgs, SourceArgs, Stdout, escape_controls, escape_line};
+use crate::cmd_query::{Format, csv_row, table_header, table_row};
+use crate::query::{Filter, Verdict};
+use crate::read::{self, BlockReader, Line, Segment};
+
+/// Arguments of `tail`.
+#[derive(Debug, Args)]
+pub(crate) struct TailArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// How many of the last events to print.
+    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
+    n_events: usize,
+    /// Keep printing events as they are written, across rotation and midnight.
+    #[arg(short = 'f', long)]
+    follow: bool,
+    /// How to print the events.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// How often -f looks for new lines and files, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 250, hide = true)]
+    poll_ms: u64,
+}
+
+/// Turns answering lines into output text.
+struct Printer {
+    filter: Filter,
+    format: Format,
+    escape: bool,
+}
+
+impl Printer {
+    /// The output bytes of a line that answers, `None` for one that does not; an unreadable
+    /// line is reported on stderr.
+    fn render(&self, path: &Path, line: &Line<'_>) -> Option<Vec<u8>> {
+        let want_event = self.format != Format::Json;
+        let event = match self.filter.judge(line.bytes, want_event, true) {
+            Verdict::Match(event) => event,
+            Verdict::Skip => return None,
+            Verdict::Bad(reason) => {
+                let mut text = String::new();
+                escape_controls(
+                    &format!("{}:{}: {reason}", path.display(), line.position),
+                    &mut text,
+                );
+                eprintln!("ncp-audit: skipped {text}");
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        match (self.format, event.as_deref()) {
+            (Format::Json, _) if self.escape => escape_line(line.bytes, &mut out),
+            (Format::Json, _) => out.extend_from_slice(line.bytes),
+            (Format::Table, Some(event)) => out.extend_from_slice(table_row(event).as_bytes()),
+            (Format::Csv, Some(event)) => {
+                out.extend_from_slice(csv_row(event, self.escape).as_bytes());
+            }
+            (_, None) => return None,
+        }
+        out.push(b'\n');
+        Some(out)
+    }
+}
+
+/// Runs `tail`: exit 0, also when the reader of stdout goes away; 2 on error.
+pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        !args.follow || args.source.files.is_empty(),
+        "tail -f follows a directory (--dir or the default), not --file"
+    );
+    let filter = args.filter.to_filter(Timestamp::now())?;
+    let mut stdout = Stdout::new();
+    let printer = Printer { filter, format: args.format, escape: stdout.is_terminal() };
+    let segments = if args.follow && !args.source.directory()?.is_dir() {
+        Vec::new()
+    } else {
+        args.source.segments()?
+    };
+
+    let (last, resume) = last_events(&segments, &printer, args.n_events)?;
+    let mut header = Vec::new();
+    match args.format {
+        Format::Json => {}
+        Format::Table => header.extend_from_slice(table_header().as_bytes()),
+        Format::Csv => header.extend_from_slice(crate::cmd_query::CSV_HEADER.as_bytes()),
+    }
+    if !stdout.write(&header)? || !stdout.write(&last.concat())? || !args.follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dir = args.source.directory()?;
+    follow(&dir, resume, &printer, &mut stdout, Duration::from_millis(args.poll_ms.max(1)))
+}
+
+/// Where following starts: a file and the offset after its last complete line.
+struct Resume {
+    path: PathBuf,
+    offset: u64,
+}
+
+/// The last `n_events` answers, oldest first, and where the newest file ends.
+fn last_events(
+    segments: &[Segment],
+    printer: &Printer,
+    n_events: usize,
+) -> anyhow::Result<(Vec<Vec<u8>>, Option<Resume>)> {
+    let mut newest_first: Vec<Vec<u8>> = Vec::new();
+    let mut resume = None;
+    for (segment_idx, segment) in segments.iter().enumerate().rev() {
+        let is_newest = segment_idx + 1 == segments.len();
+        if newest_first.len() >= n_events && !is_newest {
+            break;
+        }
+        let wanted = n_events - newest_first.len().min(n_events);
+        let mut reader = BlockReader::open(&segment.path)?;
+        if reader.is_compressed() {
+            // A gzip stream can only be read forwards; keep the last answers seen.
+            let mut ring: VecDeque<Vec<u8>> = VecDeque::new();
+            while let Some(block) = next_block_or_report(&mut reader) {
+                for line in block.lines(None).filter(|line| !line.torn) {
+                    if let Some(out) = printer.render(&segment.path, &line) {
+                        ring.push_back(out);
+                        if ring.len() > wanted {
+                            ring.pop_front();
+                        }
+                    }
+                }
+            }
+            newest_first.extend(ring.into_iter().rev());
+            continue;
+        }
+        let read = read::visit_lines_backwards(&segment.path, &mut |line| {
+            if newest_first.len() >= n_events {
+                return false;
+            }
+            if let Some(out) = printer.render(&segment.path, &line) {
+                newest_first.push(out);
+            }
+            newest_first.len() < n_events
+        })
+        .with_context(|| format!("reading {}", segment.path.display()))?;
+        if is_newest {
+            resume = Some(Resume { path: segment.path.clone(), offset: read.end_of_lines });
+        }
+    }
+    newest_first.reverse();
+    Ok((newest_first, resume))
+}
+
+fn next_block_or_report(reader: &mut BlockReader) -> Option<read::Block> {
+    match reader.next_block() {
+        Ok(block) => block,
+        Err(error) => {
+            eprintln!("ncp-audit: skipped {:#}", anyhow::Error::from(error));
+            None
+        }
+    }
+}
+
+/// The file being followed.
+struct Followed {
+    path: PathBuf,
+    file: File,
+    inode: u64,
+    offset: u64,
+    /// Bytes after the last newline: a line still being written.
+    partial: Vec<u8>,
+}
+
+impl Followed {
+    fn open(path: &Path, offset: u64) -> anyhow::Result<Followed> {
+        let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let inode = file.metadata()?.ino();
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Followed { path: path.to_owned(), file, inode, offset, partial: Vec::new() })
+    }
+
+    /// Prints the complete lines written since the last look; `Ok(false)` once stdout is gone.
+    fn drain(&mut self, printer: &Printer, stdout: &mut Stdout) -> anyhow::Result<bool> {
+        let len = self.file.metadata()?.len();
+        if len < self.offset {
+            // Truncated in place: start again from its beginning.
+            self.file.seek(SeekFrom::Start(0))?;
+            self.offset = 0;
+            self.partial.clear();
+        }
+        let mut fresh = Vec::new();
+        self.file.read_to_end(&mut fresh)?;
+        self.offset += fresh.len() as u64;
+        self.partial.extend_from_slice(&fresh);
+        let Some(last_newline) = memchr::memrchr(b'\n', &self.partial) else { return Ok(true) };
+        let complete: Vec<u8> = self.partial.drain(..=last_newline).collect();
+        let mut out = Vec::new();
+        let start = self.offset - (complete.len() + self.partial.len()) as u64;
+        for (line_start, raw) in line_offsets(&complete) {
+            let bytes = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let position = read::Position { line: None, offset: start + line_start };
+            let line = Line { bytes, position, torn: false };
+            if let Some(rendered) = printer.render(&self.path, &line) {
+                out.extend_from_slice(&rendered);
+            }
+        }
+        stdout.write(&out)
+    }
+}
+
+/// The lines of newline-ended bytes with their offsets, without their newlines.
+fn line_offsets(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let end = start + memchr::memchr(b'\n', &bytes[start..])?;
+        let item = (start as u64, &bytes[start..end]);
+        start = end + 1;
+        Some(item)
+    })
+}
+
+/// Whether `candidate` comes after `current` in time order: a later name, or the same name
+/// (then it is a new file under the active name). Unknown names always may.
+fn is_successor(candidate: &Path, current: &Path) -> bool {
+    let key = |path: &Path| {
+        let name = path.file_name().and_then(|name| name.to_str()).and_then(read::parse_name)?;
+        Some(read::order_key(&name, ""))
+    };
+    match (key(candidate), key(current)) {
+        (Some(candidate), Some(current)) => candidate >= current,
+        _ => true,
+    }
+}
+
+/// Follows the newest file of `dir`. A different file becoming the newest (a new day, a new
+/// file after size rotation) is noticed by its inode: the old file is read to its end, then
+/// the new one from its start. A rename of the followed file (rotation) keeps it followed
+/// until its successor appears.
+fn follow(
+    dir: &Path,
+    resume: Option<Resume>,
+    printer: &Printer,
+    stdout: &mut Stdout,
+    poll: Duration,
+) -> anyhow::Result<ExitCode> {
+    let mut followed = match resume {
+        Some(resume) => Some(Followed::open(&resume.path, resume.offset)?),
+        None => None,
+    };
+    loop {
+        if let Some(current) = followed.as_mut()
+            && !current.drain(printer, stdout)?
+        {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(poll);
+
+        // Only plain files are followed: a .gz is a finished file, written under a new name.
+        let newest = read::discover(dir).ok().and_then(|segments| {
+            segments
+                .into_iter()
+                .rev()
+                .find(|segment| !segment.name.as_ref().is_some_and(|name| name.compressed))
+        });
+        let Some(newest) = newest else { continue };
+        let Ok(newest_inode) = std::fs::metadata(&newest.path).map(|metadata| metadata.ino())
+        else {
+            continue;
+        };
+        match followed.as_mut() {
+            Some(current) if current.inode == newest_inode => current.path = newest.path,
+            // An older file can look newest for a moment: after the followed file was rotated,
+            // compressed and removed, before its successor exists. Wait for a later one.
+            Some(current) if !is_successor(&newest.path, &current.path) => {}
+            _ => {
+                if let Some(mut old) = followed.take() {
+                    if !old.drain(printer, stdout)? {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    if !old.partial.is_empty() {
+                        eprintln!(
+                            "ncp-audit: skipped {}:@{}: torn last line (no newline at the end \
+                             of the file)",
+                            old.path.display(),
+                            old.offset - old.partial.len() as u64
+                        );
+                    }
+                }
+                // The file may be gone again (renamed, pruned); the next look finds its successor.
+                followed = Followed::open(&newest.path, 0).ok();
+            }
+        }
+    }
+}
