@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod cmd_redact;
+
 /// Record, query, verify and redact the audit trail of AI code-execution sandboxes.
 #[derive(Debug, Parser)]
 #[command(name = "ncp-audit", version, about)]
@@ -24,12 +26,31 @@ enum Command {
     /// Each invalid line is reported on stderr with its number and what is wrong. Exits 0
     /// when every line is valid, 1 when any is not.
     Check,
+    /// Redact secrets from stdin, one line out for each line in.
+    ///
+    /// Each line is a JSON value: a string is free text, an audit event is redacted and cut
+    /// as the writer would, anything else is redacted like event details. Exits 0 when
+    /// every line was read as asked, 1 when some line was not JSON (it is still written,
+    /// redacted as text, and reported on stderr), 2 on error.
+    Redact {
+        /// Treat each JSON string as a code snippet: redact, then cut to 500 characters.
+        #[arg(long, conflicts_with = "text")]
+        snippet: bool,
+        /// Treat each raw line as free text, for plain-text logs.
+        #[arg(long)]
+        text: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check => check(),
+        Command::Redact { snippet, text } => cmd_redact::run(match (snippet, text) {
+            (_, true) => cmd_redact::LineMode::Text,
+            (true, false) => cmd_redact::LineMode::Snippet,
+            (false, false) => cmd_redact::LineMode::Json,
+        }),
     };
     match result {
         Ok(code) => code,

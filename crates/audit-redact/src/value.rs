@@ -1,0 +1,146 @@
+//! Redacting JSON values: keys at every depth, name/value pair lists, and JSON inside strings.
+
+use serde_json::{Map, Value};
+
+use crate::scan::{MARKER, Scanner};
+use crate::words::{NameSite, ValueShape, is_sensitive_name};
+
+/// Keys that hold the name, and the key that holds the value, of a name/value pair such as
+/// `{"name": "Authorization", "value": "Bearer ..."}`.
+const PAIR_NAME_KEYS: &[&str] = &["name", "key", "header", "field", "Name", "Key"];
+const PAIR_VALUE_KEYS: &[&str] = &["value", "Value"];
+
+impl Scanner {
+    /// Redacts `value` in place; returns whether anything changed.
+    pub(crate) fn redact_value(&self, value: &mut Value) -> bool {
+        match value {
+            Value::String(text) => self.redact_string(text),
+            Value::Array(items) => {
+                let mut changed = redact_pair_list(items);
+                for item in items.iter_mut() {
+                    changed |= self.redact_value(item);
+                }
+                changed
+            }
+            Value::Object(map) => self.redact_map(map),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+
+    /// Redacts one string: as JSON if it holds a JSON object or array, else as free text.
+    pub(crate) fn redact_string(&self, text: &mut String) -> bool {
+        let trimmed = text.trim();
+        let looks_like_json = (trimmed.starts_with('{') && trimmed.ends_with('}'))
+            || (trimmed.starts_with('[') && trimmed.ends_with(']'));
+        if looks_like_json && let Ok(mut inner) = serde_json::from_str::<Value>(trimmed) {
+            // A changed inner document is written back compactly; an unchanged one keeps its
+            // bytes, layout included.
+            if self.redact_value(&mut inner) {
+                *text = inner.to_string();
+                return true;
+            }
+            return false;
+        }
+        match self.redact(text) {
+            std::borrow::Cow::Borrowed(_) => false,
+            std::borrow::Cow::Owned(redacted) => {
+                *text = redacted;
+                true
+            }
+        }
+    }
+
+    /// Redacts an object: values under sensitive keys go whole, the rest is walked.
+    pub(crate) fn redact_map(&self, map: &mut Map<String, Value>) -> bool {
+        let mut changed = redact_pair_object(map);
+        for (key, value) in map.iter_mut() {
+            if is_sensitive_key(key, value) {
+                changed |= replace_with_marker(value);
+            } else {
+                changed |= self.redact_value(value);
+            }
+        }
+        if map.keys().any(|key| !self.is_quiet(key)) {
+            changed |= self.redact_keys(map);
+        }
+        changed
+    }
+
+    /// Secrets used as keys (`{"ghp_...": 1}`) are replaced; a clash between two replaced
+    /// keys is resolved by numbering, so no value is lost.
+    fn redact_keys(&self, map: &mut Map<String, Value>) -> bool {
+        let mut changed = false;
+        let old = std::mem::take(map);
+        for (key, value) in old {
+            let mut new_key = self.redact(&key).into_owned();
+            if new_key != key {
+                changed = true;
+                let base = new_key.clone();
+                let mut n = 2;
+                while map.contains_key(&new_key) {
+                    new_key = format!("{base}#{n}");
+                    n += 1;
+                }
+            }
+            map.insert(new_key, value);
+        }
+        changed
+    }
+}
+
+fn shape(value: &Value) -> Option<ValueShape<'_>> {
+    match value {
+        // A flag or a null says whether there is a secret, not what it is.
+        Value::Null | Value::Bool(_) => None,
+        Value::String(text) if text.is_empty() || text == MARKER => None,
+        Value::String(text) => Some(ValueShape::Text(text)),
+        Value::Number(_) => Some(ValueShape::Number),
+        Value::Array(_) | Value::Object(_) => Some(ValueShape::Compound),
+    }
+}
+
+fn is_sensitive_key(key: &str, value: &Value) -> bool {
+    shape(value).is_some_and(|shape| is_sensitive_name(key, NameSite::Key, shape))
+}
+
+fn replace_with_marker(value: &mut Value) -> bool {
+    if value.as_str() == Some(MARKER) {
+        return false;
+    }
+    *value = Value::String(MARKER.to_owned());
+    true
+}
+
+/// `{"name": "DB_PASSWORD", "value": "..."}`: the value goes if the name is sensitive.
+fn redact_pair_object(map: &mut Map<String, Value>) -> bool {
+    let Some(value_key) = PAIR_VALUE_KEYS.iter().find(|key| map.contains_key(**key)) else {
+        return false;
+    };
+    let name = PAIR_NAME_KEYS.iter().find_map(|key| map.get(*key).and_then(Value::as_str));
+    let Some(name) = name else { return false };
+    let name = name.to_owned();
+    match map.get_mut(*value_key) {
+        Some(value) if is_sensitive_key(&name, value) => replace_with_marker(value),
+        _ => false,
+    }
+}
+
+/// `[["Content-Type", "..."], ["X-Api-Key", "..."]]`: a list whose every item is a
+/// two-element array starting with a string is a list of name/value pairs.
+fn redact_pair_list(items: &mut [Value]) -> bool {
+    let is_pair =
+        |item: &Value| matches!(item, Value::Array(pair) if pair.len() == 2 && pair[0].is_string());
+    if items.is_empty() || !items.iter().all(is_pair) {
+        return false;
+    }
+    let mut changed = false;
+    for item in items {
+        if let Value::Array(pair) = item
+            && let [Value::String(name), value] = pair.as_mut_slice()
+            && is_sensitive_key(name, value)
+        {
+            changed |= replace_with_marker(value);
+        }
+    }
+    changed
+}
