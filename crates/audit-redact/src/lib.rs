@@ -131,15 +131,16 @@ impl Redactor {
             _ => None,
         };
         if self.policy.redact_secrets {
-            for field in [
+            for text in [
                 &mut event.context.mcp_name,
                 &mut event.context.binding_name,
                 &mut event.context.user_id,
                 &mut event.context.session_id,
-            ] {
-                if let Some(text) = field {
-                    self.scanner.redact_string(text);
-                }
+            ]
+            .into_iter()
+            .flatten()
+            {
+                self.scanner.redact_string(text);
             }
             self.scanner.redact_map(&mut event.details);
         } else {
