@@ -227,6 +227,7 @@ impl Scanner {
             add(word.into(), Trigger::Discord);
         }
         add(" -p".into(), Trigger::PasswordFlag);
+        add(" -a ".into(), Trigger::PasswordFlag);
         for flag in [" -u ", " --user "] {
             add(flag.into(), Trigger::UserFlag);
         }
@@ -467,9 +468,24 @@ fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
         Some(b'?' | b'&' | b'#' | b';') => NameSite::Query,
         _ => NameSite::Key,
     };
-    let Some(value) = assignment_value(text, name_end, is_flag, site) else { return end };
+    let in_tag =
+        name_start > 0 && bytes[name_start - 1] == b'<' && bytes.get(name_end) == Some(&b'>');
+    let value = if in_tag {
+        element_text(text, name_end + 1)
+    } else {
+        assignment_value(text, name_end, is_flag, site)
+    };
+    let Some(mut value) = value else { return end };
+    if let Some(scheme_len) = scheme_prefix_len(&text[value.start..value.end]) {
+        value.start = skip_blanks(bytes, value.start + scheme_len, false).min(value.end);
+    }
     let value_text = &text[value.start..value.end];
-    if is_placeholder(value_text) || (!value.quoted && is_expression(value_text)) {
+    let is_code =
+        !value.quoted && (is_expression(value_text) || (value.spaced && is_variable(value_text)));
+    if is_placeholder(value_text)
+        || is_code
+        || !value_text.bytes().any(|b| b.is_ascii_alphanumeric())
+    {
         return end;
     }
     let raw_name = &text[name_start..name_end];
@@ -486,11 +502,23 @@ fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
     end
 }
 
-/// Where a value sits and whether it was quoted.
+/// Where a value sits, whether it was quoted, and whether blanks surround the operator (as in
+/// code, `x = y`, rather than in config and query strings, `x=y`).
 struct ValueSpan {
     start: usize,
     end: usize,
     quoted: bool,
+    spaced: bool,
+}
+
+/// Whether an unquoted value written after a spaced operator is a variable or keyword
+/// (`password = await ...`, `if (password === confirmPassword)`) rather than a literal:
+/// an identifier without digits.
+fn is_variable(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && !bytes[0].is_ascii_digit()
+        && bytes.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
 }
 
 const QUOTES: &[u8] = b"\"'`";
@@ -553,18 +581,47 @@ fn assignment_value(
     if text[value_idx..].starts_with("Some(") {
         value_idx += 5;
     }
-    if let Some(quoted) = quoted_at(text, value_idx) {
-        return Some(ValueSpan { start: quoted.0, end: quoted.1, quoted: true });
+    let spaced = spaced || idx > before_blanks;
+    if starts_quoted(bytes, value_idx) {
+        let (start, end) = quoted_at(text, value_idx)?;
+        return Some(ValueSpan { start, end, quoted: true, spaced });
     }
     if operator_len.is_none() && !(is_flag && spaced) {
         return None;
     }
-    if bytes.get(value_idx) == Some(&b'{') && operator_len == Some(1) && bytes[idx] == b'=' {
-        let close = text[value_idx..].find('}')?;
-        return Some(ValueSpan { start: value_idx + 1, end: value_idx + close, quoted: true });
+    match bytes.get(value_idx) {
+        // `PWD={secret}` in an ODBC connection string.
+        Some(b'{') if operator_len == Some(1) && bytes[idx] == b'=' => {
+            let close = text[value_idx..].find('}')?;
+            Some(ValueSpan { start: value_idx + 1, end: value_idx + close, quoted: true, spaced })
+        }
+        // An object literal: its own keys are judged one by one.
+        Some(b'{') => None,
+        // A tuple or list of literals, such as `auth=('user', 'secret')`.
+        Some(open @ (b'(' | b'[')) => {
+            let close = if *open == b'(' { ')' } else { ']' };
+            let inner_len = text[value_idx + 1..].find([close, '\n'])?;
+            let inner = &text[value_idx + 1..value_idx + 1 + inner_len];
+            let has_literal = inner.bytes().any(|b| QUOTES.contains(&b));
+            let is_call_free = !inner.contains(['(', '[']);
+            (has_literal && is_call_free).then_some(ValueSpan {
+                start: value_idx + 1,
+                end: value_idx + 1 + inner_len,
+                quoted: true,
+                spaced,
+            })
+        }
+        _ => {
+            let (start, end) = unquoted_at(text, value_idx, site);
+            Some(ValueSpan { start, end, quoted: false, spaced })
+        }
     }
-    let (start, end) = unquoted_at(text, value_idx, site);
-    Some(ValueSpan { start, end, quoted: false })
+}
+
+/// The text of an XML element, `<password>value</password>`, from after its opening tag.
+fn element_text(text: &str, start: usize) -> Option<ValueSpan> {
+    let len = text[start..].find(['<', '\n'])?;
+    Some(ValueSpan { start, end: start + len, quoted: true, spaced: false })
 }
 
 fn skip_blanks(bytes: &[u8], mut idx: usize, newlines: bool) -> usize {
@@ -578,9 +635,21 @@ fn skip_blanks(bytes: &[u8], mut idx: usize, newlines: bool) -> usize {
     idx
 }
 
+/// Whether a quoted string starts at `idx` (see [`quoted_at`]).
+fn starts_quoted(bytes: &[u8], idx: usize) -> bool {
+    let mut idx = idx;
+    if bytes.get(idx).is_some_and(|b| b"bBrRfFuU".contains(b)) {
+        idx += 1;
+    }
+    if bytes.get(idx) == Some(&b'\\') {
+        idx += 1;
+    }
+    bytes.get(idx).is_some_and(|b| QUOTES.contains(b))
+}
+
 /// A quoted string starting at `idx` (optionally after a one-letter prefix such as `b"` or
-/// `r'`, or JSON-escaped as `\"`): the span inside the quotes. An unterminated string runs to
-/// the end of the line.
+/// `r'`, or JSON-escaped as `\"`): the span inside the quotes. A string that does not end on
+/// its line is not taken: its quote is more likely the end of an enclosing string.
 fn quoted_at(text: &str, idx: usize) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut idx = idx;
@@ -599,11 +668,11 @@ fn quoted_at(text: &str, idx: usize) -> Option<(usize, usize)> {
             b'\\' if escaped && bytes.get(pos + 1) == Some(&quote) => return Some((start, pos)),
             b'\\' => pos += 2,
             byte if byte == quote && !escaped => return Some((start, pos)),
-            b'\n' => return Some((start, pos)),
+            b'\n' => return None,
             _ => pos += 1,
         }
     }
-    Some((start, bytes.len()))
+    None
 }
 
 /// An unquoted value starting at `idx`. After an auth scheme (`Bearer x`) the credential is
@@ -637,7 +706,7 @@ fn unquoted_at(text: &str, idx: usize, site: NameSite) -> (usize, usize) {
                 > value.iter().filter(|b| **b == open).count()
         };
         match value.last() {
-            Some(b'.' | b',') => end -= 1,
+            Some(b'.' | b',' | b':') => end -= 1,
             Some(b')') if unbalanced(b'(', b')') => end -= 1,
             Some(b']') if unbalanced(b'[', b']') => end -= 1,
             Some(b'}') if unbalanced(b'{', b'}') => end -= 1,
@@ -761,14 +830,20 @@ fn command_before(text: &str, pos: usize) -> &str {
     &line[line_start..]
 }
 
-/// `mysql ... -pSECRET` (glued) and `docker login ... -p SECRET` (spaced).
+/// `mysql ... -pSECRET` (glued), `docker login ... -p SECRET` and `redis-cli -a SECRET`
+/// (spaced).
 fn password_flag(text: &str, start: usize, end: usize, spans: &mut Spans) {
     let bytes = text.as_bytes();
     let command = command_before(text, start);
+    let is_redis = text[start..end].ends_with("-a ");
+    if is_redis && !command.contains("redis-cli") {
+        return;
+    }
     let is_mysql = ["mysql", "mariadb"].iter().any(|tool| command.contains(tool));
-    let is_login = command.contains("login") || command.contains(" -u");
+    let is_login = is_redis || command.contains("login") || command.contains(" -u");
     let glued = bytes.get(end).is_some_and(|b| !b.is_ascii_whitespace());
     let value_start = match (glued, is_mysql, is_login) {
+        _ if is_redis => end,
         (true, true, _) => end,
         (false, _, true) => skip_blanks(bytes, end, false),
         _ => return,
