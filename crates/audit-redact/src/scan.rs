@@ -213,32 +213,28 @@ impl Scanner {
         }
         for word in NAME_WORDS {
             add(word.to_string(), Trigger::Name);
-            add(capitalize(word), Trigger::Name);
-            add(word.to_ascii_uppercase(), Trigger::Name);
         }
-        add("%".into(), Trigger::Name);
-        for scheme in ["Bearer ", "bearer ", "BEARER ", "Basic ", "basic ", "BASIC ", "Token "] {
+        for scheme in ["Bearer ", "Basic ", "Token "] {
             add(scheme.into(), Trigger::Scheme);
         }
         add("-----BEGIN ".into(), Trigger::Pem);
         add("://".into(), Trigger::Url);
         add(":AA".into(), Trigger::Telegram);
-        for word in ["discord", "Discord", "DISCORD"] {
-            add(word.into(), Trigger::Discord);
-        }
+        add("discord".into(), Trigger::Discord);
         add(" -p".into(), Trigger::PasswordFlag);
         add(" -a ".into(), Trigger::PasswordFlag);
         for flag in [" -u ", " --user "] {
             add(flag.into(), Trigger::UserFlag);
         }
-        for clause in ["IDENTIFIED BY ", "identified by "] {
-            add(clause.into(), Trigger::IdentifiedBy);
-        }
+        add("IDENTIFIED BY ".into(), Trigger::IdentifiedBy);
         add(".equals(".into(), Trigger::Equals);
 
-        // OK because the patterns are a few hundred short literals, far below any limit.
+        // One case-insensitive automaton: names come in every case (`dbPassword`, `API_KEY`),
+        // and a provider prefix met in the wrong case is rejected by its case-sensitive regex.
+        // OK because the patterns are about two hundred short literals, far below any limit.
         let triggers = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::DFA))
+            .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .expect("trigger literals build an automaton");
@@ -258,12 +254,20 @@ impl Scanner {
 
     /// Whether `text` holds no trigger at all, the common case, decided in one pass.
     pub(crate) fn is_quiet(&self, text: &str) -> bool {
-        !self.triggers.is_match(text)
+        !self.triggers.is_match(text) && memchr::memchr(b'%', text.as_bytes()).is_none()
     }
 
     fn find_spans(&self, text: &str, spans: &mut Spans) {
         let mut names_done_until = 0;
         let mut discord_done = false;
+        // A name can be spelled wholly in percent-escapes (`%61%70%69%5F%6B%65%79=`), which no
+        // literal matches; `%` is too common a byte for the automaton, memchr finds it faster.
+        for percent in memchr::memchr_iter(b'%', text.as_bytes()) {
+            if percent >= names_done_until {
+                names_done_until = name_assignment(text, percent, spans);
+            }
+        }
+        names_done_until = 0;
         for hit in self.triggers.find_overlapping_iter(text) {
             let (start, end) = (hit.start(), hit.end());
             match self.trigger_kinds[hit.pattern().as_usize()] {
@@ -306,14 +310,6 @@ impl Scanner {
             spans.push(from + rule.keep.min(found.end()), from + found.end());
         }
     }
-}
-
-fn capitalize(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
 }
 
 /// Whether a token starting at `pos` is not glued to a preceding letter or digit. A
@@ -744,7 +740,7 @@ fn scheme_credential(text: &str, start: usize, end: usize, spans: &mut Spans) {
     let has_digit = credential.bytes().any(|b| b.is_ascii_digit());
     let has_upper = credential.bytes().any(|b| b.is_ascii_uppercase());
     let has_lower = credential.bytes().any(|b| b.is_ascii_lowercase());
-    let is_token_scheme = text[start..end].starts_with("Token");
+    let is_token_scheme = text[start..end].eq_ignore_ascii_case("token ");
     let credential_like = if is_token_scheme {
         looks_secret(ValueShape::Text(credential))
     } else {

@@ -32,6 +32,9 @@ impl Scanner {
         let trimmed = text.trim();
         let looks_like_json = (trimmed.starts_with('{') && trimmed.ends_with('}'))
             || (trimmed.starts_with('[') && trimmed.ends_with(']'));
+        if looks_like_json && self.is_quiet(trimmed) {
+            return false;
+        }
         if looks_like_json && let Ok(mut inner) = serde_json::from_str::<Value>(trimmed) {
             // A changed inner document is written back compactly; an unchanged one keeps its
             // bytes, layout included.
@@ -60,7 +63,7 @@ impl Scanner {
                 changed |= self.redact_value(value);
             }
         }
-        if map.keys().any(|key| !self.is_quiet(key)) {
+        if map.keys().any(|key| !self.is_quiet(key) && self.redact(key) != key.as_str()) {
             changed |= self.redact_keys(map);
         }
         changed
