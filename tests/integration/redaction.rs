@@ -131,3 +131,289 @@ fn redact_command_scrubs_whole_audit_events() {
     );
     assert_eq!(code, Some(0));
 }
+
+mod properties {
+    use std::time::Duration;
+
+    use audit_core::AuditEvent;
+    use audit_redact::{
+        CODE_SNIPPET_LIMIT, MARKER, RESULT_PREVIEW_LIMIT, Redactor, TRUNCATION_SUFFIX,
+    };
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+    use serde_json::{Value, json};
+
+    /// Secrets of several kinds, each generated in its documented shape.
+    fn provider_token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z0-9]{36}".prop_map(|tail| format!("ghp_{tail}")),
+            "[A-Z0-9]{16}".prop_map(|tail| format!("AKIA{tail}")),
+            "[0-9]{12}-[0-9]{13}-[A-Za-z0-9]{24}".prop_map(|tail| format!("xoxb-{tail}")),
+            "[A-Za-z0-9]{24,40}".prop_map(|tail| format!("sk_live_{tail}")),
+            "[A-Za-z0-9_-]{20}".prop_map(|tail| format!("glpat-{tail}")),
+            "[A-Za-z0-9_-]{35}".prop_map(|tail| format!("AIza{tail}")),
+            "[A-Za-z0-9_-]{40,60}".prop_map(|tail| format!("sk-proj-{tail}")),
+            ("[A-Za-z0-9_-]{20,40}", "[A-Za-z0-9_-]{20,40}", "[A-Za-z0-9_-]{20,43}").prop_map(
+                |(header, payload, signature)| format!("eyJ{header}.eyJ{payload}.{signature}")
+            ),
+        ]
+    }
+
+    /// A password: letters first, then digits and symbols that free text does not end a
+    /// value on.
+    fn password() -> impl Strategy<Value = String> {
+        "[A-Za-z]{4}[0-9]{2}[A-Za-z0-9!*~_^-]{6,14}"
+    }
+
+    fn sensitive_name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "password",
+            "apiKey",
+            "api_key",
+            "API-KEY",
+            "client_secret",
+            "SECRET_KEY_BASE",
+            "db-password",
+            "accessToken",
+            "x-api-key",
+            "refresh_token",
+            "Authorization",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    /// A secret placed in one of the ways the redactor must see through, as a JSON value.
+    fn planted() -> impl Strategy<Value = (String, Value)> {
+        prop_oneof![
+            (sensitive_name(), password()).prop_map(|(name, secret)| {
+                let value = json!({ name: secret.clone() });
+                (secret, value)
+            }),
+            (sensitive_name(), password()).prop_map(|(name, secret)| {
+                let value = json!([{"name": name, "value": secret.clone()}]);
+                (secret, value)
+            }),
+            password().prop_map(|secret| {
+                let url = format!("https://api.example.com/v1?page=2&api_key={secret}&x=1");
+                (secret, Value::String(url))
+            }),
+            password().prop_map(|secret| {
+                (secret.clone(), Value::String(format!("postgres://app:{secret}@db:5432/app")))
+            }),
+            (sensitive_name(), password(), 0..4_usize).prop_map(|(name, secret, style)| {
+                let text = match style {
+                    0 => format!("{name} = \"{secret}\"\nnext();"),
+                    1 => format!("config:\n  {name}: {secret}\n  ttl: 3600"),
+                    2 => format!("./run --{name} {secret} --verbose"),
+                    _ => format!("level=error {name}={secret} status=403"),
+                };
+                (secret, Value::String(text))
+            }),
+            provider_token().prop_map(|token| {
+                (token.clone(), Value::String(format!("loaded {token} from the environment")))
+            }),
+            provider_token().prop_map(|token| (token.clone(), json!({"value": token}))),
+        ]
+    }
+
+    /// Wraps `value` in `depth` layers of benign objects and arrays.
+    fn nest(value: Value, path: &[u8]) -> Value {
+        path.iter().fold(value, |inner, step| match step % 3 {
+            0 => json!({"data": inner, "count": 3}),
+            1 => json!([1, inner, "x"]),
+            _ => Value::String(inner.to_string()),
+        })
+    }
+
+    fn encodings(secret: &str) -> Vec<String> {
+        let json_escaped = serde_json::to_string(secret).unwrap();
+        let percent: String = secret
+            .bytes()
+            .map(|byte| {
+                if byte.is_ascii_alphanumeric() {
+                    (byte as char).to_string()
+                } else {
+                    format!("%{byte:02X}")
+                }
+            })
+            .collect();
+        vec![secret.to_owned(), json_escaped[1..json_escaped.len() - 1].to_owned(), percent]
+    }
+
+    /// Text made only of words that name nothing secret.
+    fn benign_text() -> impl Strategy<Value = String> {
+        let words = prop::sample::select(vec![
+            "the",
+            "repos",
+            "filter",
+            "map",
+            "return",
+            "const",
+            "value",
+            "items",
+            "index",
+            "42",
+            "=",
+            ":",
+            "(",
+            ")",
+            "{",
+            "}",
+            ",",
+            ";",
+            "\n",
+            "https://example.com/a?b=c",
+            "é",
+            "😀",
+            "user",
+            "count",
+            "name",
+            "status=200",
+            "2024-05-01T12:00:00Z",
+        ]);
+        prop::collection::vec(words, 0..40).prop_map(|words| words.join(" "))
+    }
+
+    /// Text dense in the bytes and words the parsers react to, to shake out panics.
+    fn tricky_text() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            prop::sample::select(vec![
+                "password",
+                "apiKey",
+                "token",
+                "=",
+                ":",
+                "\"",
+                "'",
+                "\\",
+                "\\\"",
+                "://",
+                "@",
+                "?",
+                "&",
+                ";",
+                "#",
+                "%",
+                "%4",
+                "%5F",
+                "Bearer ",
+                "Basic ",
+                "-----BEGIN ",
+                "PRIVATE KEY-----",
+                "-----END",
+                "ghp_",
+                "AKIA",
+                "eyJ",
+                ".equals(",
+                " -p",
+                " -u ",
+                "mysql",
+                "login",
+                ":AA",
+                "{",
+                "}",
+                "[",
+                "]",
+                "(",
+                ")",
+                "<",
+                ">",
+                "é",
+                "😀",
+                " ",
+                "\n",
+                "Some(",
+                "discord",
+                "Q~",
+                "IDENTIFIED BY ",
+                "value",
+            ])
+            .prop_map(str::to_owned),
+            "\\PC{0,12}",
+        ];
+        prop::collection::vec(pieces, 0..30).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        // A fixed seed keeps the suite deterministic; the regressions file keeps past failures.
+        #![proptest_config(ProptestConfig {
+            cases: 96,
+            rng_seed: RngSeed::Fixed(0x5ec2e7),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn planted_secrets_never_come_out(
+            (secret, planted) in planted(),
+            path in prop::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let redactor = Redactor::default();
+            let value = nest(planted, &path);
+            let event = AuditEvent::code_execution_start("return 1").with_detail("payload", value);
+            let mut line = Vec::new();
+            redactor.redact(event).write_json_line(&mut line);
+            let line = String::from_utf8(line).unwrap();
+            for form in encodings(&secret) {
+                prop_assert!(!line.contains(&form), "{form:?} leaked in {line}");
+            }
+            // The line holds a JSON string nested `n` times; decode to see every layer.
+            let mut layer = line.clone();
+            for _ in 0..path.len() {
+                layer = layer.replace("\\\\", "\\").replace("\\\"", "\"");
+                prop_assert!(!layer.contains(&secret), "{secret:?} leaked in a layer of {line}");
+            }
+        }
+
+        #[test]
+        fn redaction_is_idempotent_and_writes_valid_json(
+            (_, planted) in planted(),
+            text in tricky_text(),
+        ) {
+            let redactor = Redactor::default();
+            let event = AuditEvent::code_execution_error(&text, &text, Duration::ZERO)
+                .with_detail("payload", planted)
+                .with_user_id(text.clone());
+            let once = redactor.redact(event);
+            let twice = redactor.redact(once.as_event().clone());
+            prop_assert_eq!(once.as_event(), twice.as_event());
+            let mut line = Vec::new();
+            once.write_json_line(&mut line);
+            let line = std::str::from_utf8(&line).unwrap();
+            prop_assert!(line.ends_with('\n'));
+            prop_assert!(AuditEvent::from_json(line.trim_end()).is_ok(), "{line}");
+        }
+
+        #[test]
+        fn input_without_secrets_comes_out_unchanged(text in benign_text()) {
+            let redactor = Redactor::default();
+            prop_assert_eq!(redactor.redact_text(&text), text.as_str());
+            let details = json!({"query": text.clone(), "nested": [{"count": 3, "note": text}]});
+            prop_assert_eq!(redactor.redact_json(details.clone()), details);
+        }
+
+        #[test]
+        fn truncation_keeps_whole_characters_within_the_limit(text in "\\PC{0,700}") {
+            let redactor = Redactor::default();
+            let event = AuditEvent::code_execution_success(&text, &text, Duration::ZERO);
+            let redacted = redactor.redact(event);
+            let details = &redacted.as_event().details;
+            for (key, limit) in [("codeSnippet", CODE_SNIPPET_LIMIT), ("resultPreview", RESULT_PREVIEW_LIMIT)] {
+                let out = details[key].as_str().unwrap();
+                let kept = out.strip_suffix(TRUNCATION_SUFFIX).unwrap_or(out);
+                prop_assert!(kept.chars().count() <= limit, "{key}: {} chars", kept.chars().count());
+                let unredacted = redactor.redact_text(&text);
+                prop_assert!(unredacted.starts_with(kept) || kept.contains(MARKER));
+            }
+            prop_assert_eq!(details["codeLength"].as_u64(), Some(text.chars().count() as u64));
+        }
+
+        #[test]
+        fn nothing_panics_on_arbitrary_input(text in tricky_text(), raw in "\\PC{0,200}") {
+            let redactor = Redactor::default();
+            let _ = redactor.redact_text(&text);
+            let _ = redactor.redact_text(&raw);
+            let _ = redactor.redact_snippet(&text);
+            let _ = redactor.redact_json(json!({text.clone(): [text.clone(), {"name": raw.clone(), "value": text}]}));
+        }
+    }
+}

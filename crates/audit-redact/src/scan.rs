@@ -717,7 +717,9 @@ fn scheme_prefix_len(text: &str) -> Option<usize> {
     ["Bearer ", "Basic ", "Token ", "Digest ", "Negotiate ", "NTLM ", "AWS4-HMAC-SHA256 "]
         .iter()
         .find(|scheme| {
-            text.len() >= scheme.len() && text[..scheme.len()].eq_ignore_ascii_case(scheme)
+            let bytes = text.as_bytes();
+            bytes.len() >= scheme.len()
+                && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
         })
         .map(|scheme| scheme.len())
 }

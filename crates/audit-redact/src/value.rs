@@ -32,7 +32,17 @@ impl Scanner {
         let trimmed = text.trim();
         let looks_like_json = (trimmed.starts_with('{') && trimmed.ends_with('}'))
             || (trimmed.starts_with('[') && trimmed.ends_with(']'));
-        if looks_like_json && self.is_quiet(trimmed) {
+        // A JSON string written as JSON once more (`"\"{...}\""`): redact what it holds.
+        let is_json_string =
+            trimmed.len() >= 2 && trimmed.starts_with('"') && trimmed.ends_with('"');
+        if (looks_like_json || is_json_string) && self.is_quiet(trimmed) {
+            return false;
+        }
+        if is_json_string && let Ok(Value::String(mut inner)) = serde_json::from_str(trimmed) {
+            if self.redact_string(&mut inner) {
+                *text = Value::String(inner).to_string();
+                return true;
+            }
             return false;
         }
         if looks_like_json && let Ok(mut inner) = serde_json::from_str::<Value>(trimmed) {

@@ -236,7 +236,8 @@ fn split_words<'a>(name: &'a str, words: &mut [&'a str]) -> usize {
     let mut start = 0;
     for idx in 0..bytes.len() {
         let byte = bytes[idx];
-        if !byte.is_ascii_alphanumeric() {
+        // Non-ASCII bytes belong to words, so that every cut falls between characters.
+        if !byte.is_ascii_alphanumeric() && byte.is_ascii() {
             push(&name[start..idx]);
             start = idx + 1;
             continue;
