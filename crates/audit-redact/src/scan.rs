@@ -151,6 +151,29 @@ const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
     (&["rubygems_"], r"\Arubygems_[a-f0-9]{48}", 0, 0, true),
     (&["pul-"], r"\Apul-[a-f0-9]{40}", 0, 0, true),
     (&["LTAI"], r"\ALTAI[A-Za-z0-9]{12,24}\b", 0, 0, true),
+    (&["sbp_"], r"\Asbp_[a-f0-9]{40}", 0, 0, true),
+    (&["NRAK-"], r"\ANRAK-[A-Z0-9]{27}", 0, 0, true),
+    (&["figd_"], r"\Afigd_[A-Za-z0-9_-]{40,}", 0, 0, true),
+    (&["GR1348941"], r"\AGR1348941[A-Za-z0-9_-]{20,}", 0, 0, true),
+    (
+        &["dp.st.", "dp.pt.", "dp.ct.", "dp.sa."],
+        r"\Adp\.(?:st|pt|ct|sa)\.[A-Za-z0-9_.-]{20,}",
+        0,
+        0,
+        true,
+    ),
+    (&["eyJrIjoi"], r"\AeyJrIjoi[A-Za-z0-9+/=]{30,}", 0, 0, true),
+    (&["oy2"], r"\Aoy2[a-z0-9]{43}\b", 0, 0, true),
+    (&["pat"], r"\Apat[A-Za-z0-9]{14}\.[a-f0-9]{64}", 0, 0, true),
+    (
+        &["access_token$"],
+        r"\Aaccess_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32}",
+        0,
+        0,
+        true,
+    ),
+    // Mailchimp: 32 hex digits, then the data center, `-us14`.
+    (&["-us"], r"\A[0-9a-f]{32}-us[0-9]{1,2}\b", 32, 0, true),
     // Azure AD client secrets: three characters, a digit, then `Q~`.
     (&["Q~"], r"\A[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}", 4, 0, false),
 ];
@@ -159,7 +182,7 @@ const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
 /// names such as `dbPassword` meet the capitalized form).
 const NAME_WORDS: &[&str] = &[
     "pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "session", "sid", "sig",
-    "jwt", "code", "pin", "otp", "bearer",
+    "jwt", "code", "pin", "otp", "bearer", "cvv", "cvc",
 ];
 
 /// Whether a byte can be part of a name in `name = value`: `x-api-key`, `db.password`,

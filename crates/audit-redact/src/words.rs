@@ -55,6 +55,8 @@ const SECRET_HEADS: &[&str] = &[
     "sig",
     "jwt",
     "bearer",
+    "cvv",
+    "cvc",
     "privatekey",
     "secretkey",
     "accesskey",
@@ -110,6 +112,7 @@ const KEY_QUALIFIERS: &[&str] = &[
 
 /// Words that qualify `code` (or `codes`) as a one-time credential.
 const CODE_QUALIFIERS: &[&str] = &[
+    "pin",
     "recovery",
     "backup",
     "otp",
@@ -125,14 +128,17 @@ const CODE_QUALIFIERS: &[&str] = &[
     "security",
 ];
 
-/// Names that carry a session credential in a URL (`?sid=...`); in JSON details a
-/// `sessionId` is the sandbox session the audit trail is grouped by, so it stays.
-const QUERY_ONLY_HEADS: &[&str] =
-    &["session", "sessionid", "sid", "sessid", "phpsessid", "jsessionid", "code", "key"];
+/// Names that carry a session credential in a URL (`?sid=...`), compared with their
+/// separators removed; in JSON details a `sessionId` is the sandbox session the audit trail is
+/// grouped by, so it stays.
+const QUERY_ONLY_NAMES: &[&str] =
+    &["session", "sessionid", "sid", "sessid", "phpsessid", "jsessionid", "aspnetsessionid"];
 
 /// Trailing words that say in what form the value is written, not what it is about:
 /// `SECRET_KEY_BASE` is still a secret key, `password_hash` still about a password.
 const VALUE_FORM_WORDS: &[&str] = &[
+    "pem",
+    "der",
     "base",
     "value",
     "val",
@@ -184,7 +190,7 @@ pub(crate) fn is_sensitive_name(name: &str, site: NameSite, value: ValueShape<'_
         return qualified_by(CODE_QUALIFIERS)
             || (site == NameSite::Query && qualifiers.is_empty() && looks_secret(value));
     }
-    if site == NameSite::Query && QUERY_ONLY_HEADS.iter().any(|word| head_is(word)) {
+    if site == NameSite::Query && is_session_name(name) {
         return true;
     }
     if SECRET_HEADS.iter().any(|word| head_is(word)) {
@@ -194,6 +200,21 @@ pub(crate) fn is_sensitive_name(name: &str, site: NameSite, value: ValueShape<'_
     qualifiers.is_empty()
         && head.len() > 6
         && SECRET_ENDINGS.iter().any(|ending| ends_with_ignore_case(head, ending))
+}
+
+/// Whether `name`, its separators removed, is one of [`QUERY_ONLY_NAMES`]: `session_id`,
+/// `PHPSESSID`, `ASP.NET_SessionId`.
+fn is_session_name(name: &str) -> bool {
+    let mut compact = [0_u8; 24];
+    let mut len = 0;
+    for byte in name.bytes().filter(u8::is_ascii_alphanumeric) {
+        if len == compact.len() {
+            return false;
+        }
+        compact[len] = byte.to_ascii_lowercase();
+        len += 1;
+    }
+    QUERY_ONLY_NAMES.iter().any(|known| known.as_bytes() == &compact[..len])
 }
 
 fn is_number_text(value: ValueShape<'_>) -> bool {
