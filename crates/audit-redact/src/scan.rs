@@ -1025,6 +1025,75 @@ mod tests {
         }
     }
 
+    /// One made-up token per provider rule, in its documented shape; each must go whole.
+    #[test]
+    fn every_provider_rule_finds_its_token() {
+        let samples = [
+            "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",
+            "github_pat_11ABCDEFG0abcdefghijkl_mnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV",
+            "glpat-SuHEm_Pc-vgUDnx6ketK",
+            "xoxb-339222007987-2974300572212-DTKT3LPOY3cQtNMhpPmastNx",
+            "xapp-1-AGHWV1JBYQJ-5745201012279-019af875f56d337ffbfd",
+            "sk_live_sGG2giVSfI8DvGwTYscBfhklwIgRC",
+            "whsec_abcdefghijklmnopqrstuvwxyz012345",
+            "sk-ant-api03-ENM4Cp-8_648yGPC_y7zHKZd2R0fH9Xtu7x",
+            "AKIAOJIWWB7J6YQSTKK2",
+            "AIza1w-1pELA6RoojshBLzR1XjiiJHt4tO98G8L",
+            "ya29.a0AfH6SMBx1234567890abcdefghij",
+            "GOCSPX-abcdefghijklmnopqrstuvwx",
+            "npm_H0CcZYTYR3T47gNcAd9k1JpFFdPKQu0W4xFT",
+            "pypi-AgEIcHlwaS5vcmcEWmZCIXt0GLNoocR9L6KUHFtrzX180V00C3ILMnFF1jw3T",
+            "SKeb55d3ee47611817b7d288bc76434532",
+            "SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+            "key-96145cd2229ee967d0edfbf92348c84a",
+            "EAAA0k_CtHLceVWrMcB1iABq95k2Hzk2ZnuUY7CVJJcEAOByzlFv10DlYc",
+            "sq0atp-abcdefghijklmnopqrstuv",
+            "dop_v1_7903bd3d4a044e11fbf0018cf7e7941ba2279e7faf8e54e713aee39a1764587a",
+            "dapi751b1f4997ccbe65c569e71efdbb1581",
+            "hvs.Dn1ZjTI0TPXOFd2CPANeYRDs4UrGJ9NeIG12Z",
+            "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",
+            "secret_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ",
+            "glsa_bnnq5mDcPgk4OfMHmUTUTwbsnZtrTMKZ_1dc94a97",
+            "glc_abcdefghijklmnopqrstuvwxyzABCDEF0123",
+            "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",
+            "PMAK-a08a3ad109fcb09ae21edda7-575e93432f761944574549584845a26b0d",
+            "HRKU-AAoH0Nlon3MoFbyyBiyd95jnfUgwapGBTDOtZZ77A4LIvMZD63oQ",
+            "ATATT3oH_2qUB=7tGFT9A88mNvr3iUupu2fEE0IH5OBp-TadXuLJXKW0va",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.UK8SbJmM1Vw_23g7C5EBn2",
+            "ZXlKaGJHY2lPaUpJVXpJMU5pSXNJblI1Y0NJNklrcFhWQ0o5LmV5SnpkV0lp",
+            "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",
+            "lin_api_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
+            "xkeysib-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-ABCDEFGHIJKLMNOP",
+            "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ",
+            "dckr_pat_abcdefghijklmnopqrstuvwx",
+            "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+            "gsk_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
+            "r8_abcdefghijklmnopqrstuvwxyzABCDEFGHIJK",
+            "xai-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
+            "pplx-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
+            "nfp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ",
+            "rubygems_0123456789abcdef0123456789abcdef0123456789abcdef",
+            "pul-0123456789abcdef0123456789abcdef01234567",
+            "LTAI5tAbCdEfGhIjKlMn",
+            "sbp_0123456789abcdef0123456789abcdef01234567",
+            "NRAK-ABCDEFGHIJKLMNOPQRSTUVWXYZ0",
+            "figd_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
+            "GR1348941abcdefghijklmnopqrst",
+            "dp.st.dev.abcdefghijklmnopqrstuvwxyz",
+            "eyJrIjoiT0tTcG1pUlY2RnVKZTFVaDFsNFZXdE9ZWmNrMkZYbk4iLCJuIjoiYSJ9",
+            "oy2abcdefghijklmnopqrstuvwxyz0123456789abcdefg",
+            "patAbCdEfGhIjKlMn.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "access_token$production$abcdefgh12345678$0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdef-us14",
+            "FRB8Q~6H7a5SE_TwxmpAPrAS-AMUhyJ8ZKkv-1WF",
+        ];
+        let scanner = Scanner::new();
+        for token in samples {
+            let text = format!("used ({token}) here");
+            assert_eq!(scanner.redact(&text), "used (<redacted>) here", "{token}");
+        }
+    }
+
     #[test]
     fn provider_tokens_and_urls() {
         check("push 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 now", "push <redacted> now");
