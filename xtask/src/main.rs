@@ -5,6 +5,8 @@
 use std::env;
 use std::process::{Command, ExitCode};
 
+mod redaction;
+
 /// One step of CI: a name for the log and the cargo arguments that run it.
 struct Step {
     name: &'static str,
@@ -32,8 +34,20 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => run_steps(CI_STEPS),
+        Some("score-redaction") => match redaction::score() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("score-redaction: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Some("bench-redact") => redaction::bench(),
         _ => {
-            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  ci    format, clippy, tests, docs");
+            eprintln!(
+                "usage: cargo xtask <task>\n\ntasks:\n  ci               format, clippy, tests, docs\n  \
+                 score-redaction  score ncp-audit redact on the shared corpus\n  \
+                 bench-redact     time redaction per event"
+            );
             ExitCode::from(2)
         }
     }
