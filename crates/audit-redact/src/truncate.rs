@@ -11,6 +11,10 @@ pub const TRUNCATION_SUFFIX: &str = "... (truncated)";
 /// A marker that the cut would split is dropped whole, so that no `<redac` stub is left to
 /// look like the start of something else.
 pub(crate) fn truncate_chars(text: &str, limit: usize) -> Option<String> {
+    // A text of at most `limit` bytes has at most `limit` characters.
+    if text.len() <= limit {
+        return None;
+    }
     let (cut, _) = text.char_indices().nth(limit)?;
     if let Some(kept) = text.strip_suffix(TRUNCATION_SUFFIX)
         && kept.chars().count() <= limit

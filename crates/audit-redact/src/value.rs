@@ -10,6 +10,10 @@ use crate::words::{NameSite, ValueShape, is_sensitive_name};
 const PAIR_NAME_KEYS: &[&str] = &["name", "key", "header", "field", "Name", "Key"];
 const PAIR_VALUE_KEYS: &[&str] = &["value", "Value"];
 
+/// Keys shorter than this are not searched for secrets: no credential shape the scanner knows
+/// (a provider token, `name=value`, `user:password@`) fits in fewer bytes with its context.
+const MIN_SECRET_KEY_LEN: usize = 12;
+
 impl Scanner {
     /// Redacts `value` in place; returns whether anything changed.
     pub(crate) fn redact_value(&self, value: &mut Value) -> bool {
@@ -73,7 +77,8 @@ impl Scanner {
                 changed |= self.redact_value(value);
             }
         }
-        if map.keys().any(|key| !self.is_quiet(key) && self.redact(key) != key.as_str()) {
+        let may_hold_secret = |key: &String| key.len() >= MIN_SECRET_KEY_LEN && !self.is_quiet(key);
+        if map.keys().any(|key| may_hold_secret(key) && self.redact(key) != key.as_str()) {
             changed |= self.redact_keys(map);
         }
         changed
@@ -126,13 +131,15 @@ fn replace_with_marker(value: &mut Value) -> bool {
 
 /// `{"name": "DB_PASSWORD", "value": "..."}`: the value goes if the name is sensitive.
 fn redact_pair_object(map: &mut Map<String, Value>) -> bool {
-    let Some(value_key) = PAIR_VALUE_KEYS.iter().find(|key| map.contains_key(**key)) else {
+    // Comparing the few keys beats hashing the pair keys into a map of details.
+    let Some(value_key) = map.keys().find(|key| PAIR_VALUE_KEYS.contains(&key.as_str())) else {
         return false;
     };
+    let value_key = value_key.clone();
     let name = PAIR_NAME_KEYS.iter().find_map(|key| map.get(*key).and_then(Value::as_str));
     let Some(name) = name else { return false };
     let name = name.to_owned();
-    match map.get_mut(*value_key) {
+    match map.get_mut(&value_key) {
         Some(value) if is_sensitive_key(&name, value) => replace_with_marker(value),
         _ => false,
     }

@@ -160,8 +160,42 @@ const VALUE_FORM_WORDS: &[&str] = &[
     "hashed",
 ];
 
+/// Whether `name` holds a fragment that every sensitive word holds one of (`pass`, `secret`,
+/// `token`, `key`, `auth`...): a quick test that settles most names (`url`, `durationMs`,
+/// `status`) before any splitting into words.
+fn has_root(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let mut lower = [0_u8; 64];
+    let Some(lower) = lower.get_mut(..bytes.len()) else {
+        // A very long name is rare enough to be judged in full.
+        return true;
+    };
+    for (lower, byte) in lower.iter_mut().zip(bytes) {
+        *lower = byte.to_ascii_lowercase();
+    }
+    (0..lower.len()).any(|start| {
+        let rest = &lower[start..];
+        let any = |roots: &[&[u8]]| roots.iter().any(|root| rest.starts_with(root));
+        match rest[0] {
+            b'a' => any(&[b"auth"]),
+            b'b' => any(&[b"bearer"]),
+            b'c' => any(&[b"cred", b"cookie", b"code", b"cvv", b"cvc"]),
+            b'j' => any(&[b"jwt"]),
+            b'k' => any(&[b"key"]),
+            b'o' => any(&[b"otp"]),
+            b'p' => any(&[b"pass", b"pwd", b"pin"]),
+            b's' => any(&[b"secret", b"sess", b"sid", b"sig"]),
+            b't' => any(&[b"token"]),
+            _ => false,
+        }
+    })
+}
+
 /// Whether the value under `name` is a secret.
 pub(crate) fn is_sensitive_name(name: &str, site: NameSite, value: ValueShape<'_>) -> bool {
+    if !has_root(name) {
+        return false;
+    }
     let mut words: [&str; 12] = [""; 12];
     let n_words = split_words(name, &mut words);
     let mut words = &words[..n_words];
