@@ -397,10 +397,12 @@ mod properties {
             let event = AuditEvent::code_execution_success(&text, &text, Duration::ZERO);
             let redacted = redactor.redact(event);
             let details = &redacted.as_event().details;
-            for (key, limit) in [("codeSnippet", CODE_SNIPPET_LIMIT), ("resultPreview", RESULT_PREVIEW_LIMIT)] {
+            let limits = [("codeSnippet", CODE_SNIPPET_LIMIT), ("resultPreview", RESULT_PREVIEW_LIMIT)];
+            for (key, limit) in limits {
                 let out = details[key].as_str().unwrap();
                 let kept = out.strip_suffix(TRUNCATION_SUFFIX).unwrap_or(out);
-                prop_assert!(kept.chars().count() <= limit, "{key}: {} chars", kept.chars().count());
+                let n_chars = kept.chars().count();
+                prop_assert!(n_chars <= limit, "{key}: {n_chars} chars");
                 let unredacted = redactor.redact_text(&text);
                 prop_assert!(unredacted.starts_with(kept) || kept.contains(MARKER));
             }
@@ -413,7 +415,8 @@ mod properties {
             let _ = redactor.redact_text(&text);
             let _ = redactor.redact_text(&raw);
             let _ = redactor.redact_snippet(&text);
-            let _ = redactor.redact_json(json!({text.clone(): [text.clone(), {"name": raw.clone(), "value": text}]}));
+            let pair = json!({"name": raw.clone(), "value": text.clone()});
+            let _ = redactor.redact_json(json!({text.clone(): [text, pair]}));
         }
     }
 }

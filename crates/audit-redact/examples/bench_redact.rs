@@ -20,7 +20,8 @@ use serde_json::json;
 const SNIPPET: &str = "const repos = await github.list_repos({ owner: 'anthropics' });\n\
 return repos.filter((repo) => !repo.archived).map((repo) => repo.full_name);";
 
-const SECRET_SNIPPET: &str = "const gh = new Octokit({ auth: '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' });\n\
+const SECRET_SNIPPET: &str = "const gh = new Octokit({ auth: \
+'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' });\n\
 return (await gh.repos.listForOrg({ org: 'anthropics' })).data.length;";
 
 fn clean_event(idx: usize) -> AuditEvent {

@@ -33,7 +33,8 @@
 //! .with_detail("headers", serde_json::json!({"Authorization": "Bearer eyJhbGciOi.eyJzdWIi.sig"}));
 //! let redacted = redactor.redact(event);
 //! let details = &redacted.as_event().details;
-//! assert_eq!(details["url"], "https://api.example.com/v1/items?page=2&api_key=<redacted>&limit=50");
+//! let url = "https://api.example.com/v1/items?page=2&api_key=<redacted>&limit=50";
+//! assert_eq!(details["url"], url);
 //! assert_eq!(details["headers"]["Authorization"], "<redacted>");
 //! ```
 //!

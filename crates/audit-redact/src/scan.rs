@@ -1063,7 +1063,10 @@ mod tests {
             "ZXlKaGJHY2lPaUpJVXpJMU5pSXNJblI1Y0NJNklrcFhWQ0o5LmV5SnpkV0lp",
             "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",
             "lin_api_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
-            "xkeysib-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-ABCDEFGHIJKLMNOP",
+            concat!(
+                "xkeysib-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "-ABCDEFGHIJKLMNOP",
+            ),
             "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ",
             "dckr_pat_abcdefghijklmnopqrstuvwx",
             "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",

@@ -81,13 +81,17 @@ fn redact_value(redactor: &Redactor, value: Value, mode: LineMode) -> String {
         Value::String(text) if mode == LineMode::Snippet => {
             Value::String(redactor.redact_snippet(&text)).to_string()
         }
-        Value::Object(_) if AuditEvent::from_value(value.clone()).is_ok() => {
-            // OK because the value was just checked to parse as an event.
-            let event = AuditEvent::from_value(value).expect("checked above");
-            let mut line = Vec::new();
-            redactor.redact(event).write_json_line(&mut line);
-            line.pop();
-            String::from_utf8_lossy(&line).into_owned()
+        Value::Object(ref fields) if fields.contains_key("timestamp") => {
+            match AuditEvent::from_value(value.clone()) {
+                Ok(event) => {
+                    let mut line = Vec::new();
+                    redactor.redact(event).write_json_line(&mut line);
+                    line.pop();
+                    String::from_utf8_lossy(&line).into_owned()
+                }
+                // Not an event this version knows: still redacted, as details would be.
+                Err(_) => redactor.redact_json(value).to_string(),
+            }
         }
         value => redactor.redact_json(value).to_string(),
     }
