@@ -118,7 +118,36 @@ fn shape(value: &Value) -> Option<ValueShape<'_>> {
 }
 
 fn is_sensitive_key(key: &str, value: &Value) -> bool {
-    shape(value).is_some_and(|shape| is_sensitive_name(key, NameSite::Key, shape))
+    !is_event_model_key(key)
+        && shape(value).is_some_and(|shape| is_sensitive_name(key, NameSite::Key, shape))
+}
+
+/// The details keys the event model's constructors write: never names of secrets (their
+/// values are still searched), and so common that settling them first saves real time.
+fn is_event_model_key(key: &str) -> bool {
+    matches!(
+        key,
+        "codeSnippet"
+            | "codeLength"
+            | "resultPreview"
+            | "durationMs"
+            | "timeoutMs"
+            | "url"
+            | "method"
+            | "reason"
+            | "permanent"
+            | "expiresIn"
+            | "binding"
+            | "methods"
+            | "violation"
+            | "code"
+            | "blocked"
+            | "target"
+            | "property"
+            | "error"
+            | "exitCode"
+            | "status"
+    )
 }
 
 fn replace_with_marker(value: &mut Value) -> bool {
