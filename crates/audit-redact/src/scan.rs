@@ -92,6 +92,13 @@ const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
         false,
     ),
     (
+        &["webhook.office.com/"],
+        r"\Awebhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]{20,}",
+        0,
+        29,
+        false,
+    ),
+    (
         &["sk_live_", "sk_test_", "rk_live_", "rk_test_"],
         r"\A[sr]k_(?:live|test)_[A-Za-z0-9]{10,}",
         0,
@@ -419,6 +426,10 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         "empty",
         "missing",
         "unset",
+        // The modes of `fetch(url, { credentials: ... })`.
+        "include",
+        "omit",
+        "same-origin",
     ];
     value.is_empty()
         || value.contains(MARKER)
@@ -487,12 +498,13 @@ fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
         Some(b'?' | b'&' | b'#' | b';') => NameSite::Query,
         _ => NameSite::Key,
     };
+    let starts_word = start == 0 || b" \t\r\n\"'`{(,".contains(&bytes[start - 1]);
     let in_tag =
         name_start > 0 && bytes[name_start - 1] == b'<' && bytes.get(name_end) == Some(&b'>');
     let value = if in_tag {
         element_text(text, name_end + 1)
     } else {
-        assignment_value(text, name_end, is_flag, site)
+        assignment_value(text, name_end, starts_word, is_flag, site)
     };
     let Some(mut value) = value else { return end };
     if let Some(scheme_len) = scheme_prefix_len(&text[value.start..value.end]) {
@@ -550,6 +562,7 @@ const QUOTES: &[u8] = b"\"'`";
 fn assignment_value(
     text: &str,
     name_end: usize,
+    starts_word: bool,
     is_flag: bool,
     site: NameSite,
 ) -> Option<ValueSpan> {
@@ -584,10 +597,12 @@ fn assignment_value(
     let is_colon = operator_len == Some(1) && bytes[idx] == b':';
     let value_idx = skip_blanks(bytes, after_operator, true);
     let spaced = value_idx > after_operator || (operator_len.is_none() && idx > before_blanks);
-    // `a:b` without a space is an ARN, a URL or a host:port, not `name: value`.
+    // `a:b` without a space inside a chain (`arn:aws:secretsmanager:...:secret:prod`) or a URL
+    // is not `name: value`; a name that starts a word (`"X-API-Key:abc"`) still is.
     if is_colon
         && !name_quoted
         && !spaced
+        && !starts_word
         && !bytes.get(value_idx).is_some_and(|b| QUOTES.contains(b))
     {
         return None;
@@ -830,7 +845,9 @@ fn telegram(text: &str, colon: usize, spans: &mut Spans) {
         start -= 1;
     }
     let n_digits = colon - start;
-    if !(8..=10).contains(&n_digits) || !at_boundary(text, start) {
+    // `https://api.telegram.org/bot123456789:AA...`: the token follows `bot` in API URLs.
+    let after_bot = text[..start].ends_with("bot");
+    if !(8..=10).contains(&n_digits) || !(at_boundary(text, start) || after_bot) {
         return;
     }
     let mut end = colon + 3;
@@ -861,7 +878,10 @@ fn password_flag(text: &str, start: usize, end: usize, spans: &mut Spans) {
         return;
     }
     let is_mysql = ["mysql", "mariadb"].iter().any(|tool| command.contains(tool));
-    let is_login = is_redis || command.contains("login") || command.contains(" -u");
+    let is_login = is_redis
+        || command.contains("login")
+        || command.contains("sshpass")
+        || command.contains(" -u");
     let glued = bytes.get(end).is_some_and(|b| !b.is_ascii_whitespace());
     let value_start = match (glued, is_mysql, is_login) {
         _ if is_redis => end,
@@ -1020,6 +1040,14 @@ mod tests {
             "const apiKey = process.env.API_KEY;",
             "docker run -p 8080:80 nginx",
             "mailto:alice@example.com?subject=Password%20reset",
+            "auth=ok user=bob",
+            "fetch(url, { credentials: 'include' })",
+            "Use the --password flag to set it",
+            "if (password === confirmPassword) {}",
+            "user.password = await bcrypt.hash(password, 10);",
+            "password = input(\"Password: \")",
+            "def login(username, password=None):",
+            "password: string;",
         ] {
             assert!(matches!(Scanner::new().redact(text), Cow::Borrowed(_)), "{text}");
         }

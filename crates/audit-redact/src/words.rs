@@ -47,12 +47,8 @@ const SECRET_HEADS: &[&str] = &[
     "credentials",
     "creds",
     "authorization",
-    "auth",
-    "authz",
     "cookie",
     "cookies",
-    "signature",
-    "sig",
     "jwt",
     "bearer",
     "cvv",
@@ -61,6 +57,10 @@ const SECRET_HEADS: &[&str] = &[
     "secretkey",
     "accesskey",
 ];
+
+/// Heads that name a secret only when the value looks like a credential: `auth=ok` in a log
+/// line and `signature_algorithm`-like enums stay, `auth: "Y2kt..."` and `sig=F8V7...` go.
+const WEAK_HEADS: &[&str] = &["auth", "authz", "signature", "sig"];
 
 /// One-word names (`userpassword`, `clientsecret`) are judged by these endings. Short words
 /// such as `pass` or `key` are not here: `bypass`, `compass` and `monkey` end with them.
@@ -156,8 +156,6 @@ const VALUE_FORM_WORDS: &[&str] = &[
     "encoded",
     "encrypted",
     "bytes",
-    "hash",
-    "hashed",
 ];
 
 /// Whether `name` holds a fragment that every sensitive word holds one of (`pass`, `secret`,
@@ -230,6 +228,9 @@ pub(crate) fn is_sensitive_name(name: &str, site: NameSite, value: ValueShape<'_
     if SECRET_HEADS.iter().any(|word| head_is(word)) {
         return true;
     }
+    if WEAK_HEADS.iter().any(|word| head_is(word)) {
+        return looks_like_credential(value);
+    }
     // A one-word name: `userpassword`, `clientsecret`, `AUTHTOKEN`.
     qualifiers.is_empty()
         && head.len() > 6
@@ -259,6 +260,23 @@ fn is_number_text(value: ValueShape<'_>) -> bool {
 fn ends_with_ignore_case(word: &str, ending: &str) -> bool {
     word.len() >= ending.len()
         && word.as_bytes()[word.len() - ending.len()..].eq_ignore_ascii_case(ending.as_bytes())
+}
+
+/// Whether a value under a weak name is more than a word: a compound value, or text of at
+/// least 8 characters with a digit, mixed case or base64 punctuation.
+fn looks_like_credential(value: ValueShape<'_>) -> bool {
+    match value {
+        ValueShape::Compound => true,
+        ValueShape::Number => false,
+        ValueShape::Text(text) => {
+            let has = |test: fn(&u8) -> bool| text.as_bytes().iter().any(test);
+            text.len() >= 8
+                && !has(u8::is_ascii_whitespace)
+                && (has(u8::is_ascii_digit)
+                    || (has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase))
+                    || has(|b| b"+/=_-".contains(b)))
+        }
+    }
 }
 
 /// Whether a value under an ambiguous name (a bare `key`, a query `code`) looks like a
