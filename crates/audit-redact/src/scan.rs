@@ -1141,6 +1141,21 @@ mod tests {
         );
         check("token 6201997985:AAvZ2JrNRYyfo_RKe3kwAATUJ-V5AOeDh6E", "token <redacted>");
         check(
+            "https://api.telegram.org/bot6201997985:AAvZ2JrNRYyfo_RKe3kwAATUJ-V5AOeDh6E/getMe",
+            "https://api.telegram.org/bot<redacted>/getMe",
+        );
+        check(
+            "https://x.example/?session_id=abc123&page=2",
+            "https://x.example/?session_id=<redacted>&page=2",
+        );
+        check("sshpass -p S3cretPa55 ssh user@host", "sshpass -p <redacted> ssh user@host");
+        check(r#"curl -H "X-API-Key:abc123def456" x"#, r#"curl -H "X-API-Key:<redacted>" x"#);
+        check("<password>hunter2isMyPass</password>", "<password><redacted></password>");
+        check(
+            "requests.get(url, auth=('user', 'pa55word!'))",
+            "requests.get(url, auth=(<redacted>))",
+        );
+        check(
             "-----BEGIN RSA PRIVATE KEY-----\nabc\ndef\n-----END RSA PRIVATE KEY-----",
             "-----BEGIN RSA PRIVATE KEY-----\n<redacted>\n-----END RSA PRIVATE KEY-----",
         );
