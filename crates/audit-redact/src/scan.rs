@@ -527,7 +527,8 @@ fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
     } else {
         raw_name
     };
-    if is_sensitive_name(name, site, ValueShape::Text(value_text)) {
+    let shape = if value.compound { ValueShape::Compound } else { ValueShape::Text(value_text) };
+    if is_sensitive_name(name, site, shape) {
         spans.push(value.start, value.end);
     }
     end
@@ -540,6 +541,8 @@ struct ValueSpan {
     end: usize,
     quoted: bool,
     spaced: bool,
+    /// A tuple or list of literals rather than one value.
+    compound: bool,
 }
 
 /// Whether an unquoted value written after a spaced operator is a variable or keyword
@@ -618,7 +621,7 @@ fn assignment_value(
     let spaced = spaced || idx > before_blanks;
     if starts_quoted(bytes, value_idx) {
         let (start, end) = quoted_at(text, value_idx)?;
-        return Some(ValueSpan { start, end, quoted: true, spaced });
+        return Some(ValueSpan { start, end, quoted: true, spaced, compound: false });
     }
     if operator_len.is_none() && !(is_flag && spaced) {
         return None;
@@ -627,7 +630,13 @@ fn assignment_value(
         // `PWD={secret}` in an ODBC connection string.
         Some(b'{') if operator_len == Some(1) && bytes[idx] == b'=' => {
             let close = text[value_idx..].find('}')?;
-            Some(ValueSpan { start: value_idx + 1, end: value_idx + close, quoted: true, spaced })
+            Some(ValueSpan {
+                start: value_idx + 1,
+                end: value_idx + close,
+                quoted: true,
+                spaced,
+                compound: false,
+            })
         }
         // An object literal: its own keys are judged one by one.
         Some(b'{') => None,
@@ -643,11 +652,12 @@ fn assignment_value(
                 end: value_idx + 1 + inner_len,
                 quoted: true,
                 spaced,
+                compound: true,
             })
         }
         _ => {
             let (start, end) = unquoted_at(text, value_idx, site);
-            Some(ValueSpan { start, end, quoted: false, spaced })
+            Some(ValueSpan { start, end, quoted: false, spaced, compound: false })
         }
     }
 }
@@ -655,7 +665,7 @@ fn assignment_value(
 /// The text of an XML element, `<password>value</password>`, from after its opening tag.
 fn element_text(text: &str, start: usize) -> Option<ValueSpan> {
     let len = text[start..].find(['<', '\n'])?;
-    Some(ValueSpan { start, end: start + len, quoted: true, spaced: false })
+    Some(ValueSpan { start, end: start + len, quoted: true, spaced: false, compound: false })
 }
 
 fn skip_blanks(bytes: &[u8], mut idx: usize, newlines: bool) -> usize {
