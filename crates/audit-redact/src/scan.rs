@@ -33,8 +33,9 @@ enum Trigger {
     Url,
     /// `:AA` after a bot id: a Telegram bot token.
     Telegram,
-    /// The word `discord`: Discord bot tokens have no prefix, only this context.
-    Discord,
+    /// A word naming a service whose tokens have no prefix of their own (Discord, Telegram):
+    /// the index of its rule in [`CONTEXT_RULES`], run over the whole text.
+    Context(usize),
     /// ` -p`: a password flag of mysql or of a registry login.
     PasswordFlag,
     /// ` -u ` or ` --user `: curl's `user:password`.
@@ -124,7 +125,7 @@ const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
     (&["key-"], r"\Akey-[0-9a-zA-Z]{32}\b", 0, 0, true),
     (&["EAAA"], r"\AEAAA[A-Za-z0-9_-]{40,}", 0, 0, true),
     (&["sq0atp-", "sq0csp-"], r"\Asq0(?:atp|csp)-[A-Za-z0-9_-]{20,}", 0, 0, true),
-    (&["dop_v1_", "doo_v1_", "dor_v1_"], r"\Ado[opr]_v1_[a-f0-9]{40,}", 0, 0, true),
+    (&["dop_v1_", "doo_v1_", "dor_v1_"], r"\Ado[opr]_v1_[a-z0-9]{40,}", 0, 0, true),
     (&["dapi"], r"\Adapi[a-f0-9]{32}(?:-\d+)?\b", 0, 0, true),
     (&["hvs.", "hvb.", "hvr."], r"\Ahv[sbr]\.[A-Za-z0-9_-]{24,}", 0, 0, true),
     (&["ntn_"], r"\Antn_[A-Za-z0-9]{40,}", 0, 0, true),
@@ -185,6 +186,13 @@ const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
     (&["Q~"], r"\A[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}", 4, 0, false),
 ];
 
+/// Services whose tokens have no literal prefix, found only where the service is named:
+/// (the word, the token's regex run over the whole text).
+const CONTEXT_RULES: &[(&str, &str)] = &[
+    ("discord", r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
+    ("telegram", r"\b[0-9]{8,10}:[A-Za-z0-9_-]{35}\b"),
+];
+
 /// Words of sensitive names, each searched in lower, capitalized and upper case (camelCase
 /// names such as `dbPassword` meet the capitalized form).
 const NAME_WORDS: &[&str] = &[
@@ -203,7 +211,7 @@ pub(crate) struct Scanner {
     triggers: AhoCorasick,
     trigger_kinds: Vec<Trigger>,
     providers: Vec<ProviderRule>,
-    discord_bot: Regex,
+    context_rules: Vec<Regex>,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -250,7 +258,9 @@ impl Scanner {
         add("-----BEGIN ".into(), Trigger::Pem);
         add("://".into(), Trigger::Url);
         add(":AA".into(), Trigger::Telegram);
-        add("discord".into(), Trigger::Discord);
+        for (rule_idx, (word, _)) in CONTEXT_RULES.iter().enumerate() {
+            add((*word).into(), Trigger::Context(rule_idx));
+        }
         add(" -p".into(), Trigger::PasswordFlag);
         add(" -a ".into(), Trigger::PasswordFlag);
         for flag in [" -u ", " --user "] {
@@ -268,11 +278,12 @@ impl Scanner {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .expect("trigger literals build an automaton");
-        // OK because the regex is a constant.
-        let discord_bot =
-            Regex::new(r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}\b")
-                .expect("the discord regex is valid");
-        Scanner { triggers, trigger_kinds, providers, discord_bot }
+        let context_rules = CONTEXT_RULES
+            .iter()
+            // OK because the regexes are constants of this file, compiled by the tests.
+            .map(|(_, regex)| Regex::new(regex).expect("context regexes are valid"))
+            .collect();
+        Scanner { triggers, trigger_kinds, providers, context_rules }
     }
 
     /// `text` with every secret found replaced by [`MARKER`]; borrowed when nothing is found.
@@ -289,7 +300,7 @@ impl Scanner {
 
     fn find_spans(&self, text: &str, spans: &mut Spans) {
         let mut names_done_until = 0;
-        let mut discord_done = false;
+        let mut contexts_done = 0_u32;
         // A name can be spelled wholly in percent-escapes (`%61%70%69%5F%6B%65%79=`), which no
         // literal matches; `%` is too common a byte for the automaton, memchr finds it faster.
         for percent in memchr::memchr_iter(b'%', text.as_bytes()) {
@@ -311,13 +322,13 @@ impl Scanner {
                 Trigger::Pem => pem_block(text, start, end, spans),
                 Trigger::Url => url_userinfo(text, end, spans),
                 Trigger::Telegram => telegram(text, start, spans),
-                Trigger::Discord if !discord_done => {
-                    discord_done = true;
-                    for found in self.discord_bot.find_iter(text) {
+                Trigger::Context(rule_idx) if contexts_done & (1 << rule_idx) == 0 => {
+                    contexts_done |= 1 << rule_idx;
+                    for found in self.context_rules[rule_idx].find_iter(text) {
                         spans.push(found.start(), found.end());
                     }
                 }
-                Trigger::Discord => {}
+                Trigger::Context(_) => {}
                 Trigger::PasswordFlag => password_flag(text, start, end, spans),
                 Trigger::UserFlag => user_flag(text, end, spans),
                 Trigger::IdentifiedBy => {
