@@ -442,7 +442,14 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         "omit",
         "same-origin",
     ];
+    // `{token}` in an f-string or a format string is a variable.
+    let is_format_field =
+        value.strip_prefix('{').and_then(|v| v.strip_suffix('}')).is_some_and(|inner| {
+            !inner.is_empty()
+                && inner.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.".contains(&b))
+        });
     value.is_empty()
+        || is_format_field
         || value.contains(MARKER)
         || (value.starts_with('<') && value.ends_with('>'))
         || (value.starts_with('[')
