@@ -200,6 +200,33 @@ const NAME_WORDS: &[&str] = &[
     "jwt", "code", "pin", "otp", "bearer", "cvv", "cvc",
 ];
 
+/// The longest stretch of text one rule reads from its trigger (a value, a token, an
+/// authority, the command before a flag). Bounding each read keeps a line crafted with many
+/// triggers linear to scan. A secret longer than this loses only what lies past the bound.
+const MAX_READ: usize = 4096;
+
+/// The longest private key body read: an RSA-4096 key in PEM is about 3,300 bytes.
+const MAX_PEM_BODY: usize = 16 * 1024;
+
+/// `text[start..]`, at most `max` bytes of it, ending on a character boundary.
+fn window(text: &str, start: usize, max: usize) -> &str {
+    let mut end = start.saturating_add(max).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[start..end]
+}
+
+/// The last `max` bytes (at most) of `text[..end]`, starting on a character boundary, and
+/// where they start.
+fn window_before(text: &str, end: usize, max: usize) -> (usize, &str) {
+    let mut start = end.saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    (start, &text[start..end])
+}
+
 /// Whether a byte can be part of a name in `name = value`: `x-api-key`, `db.password`,
 /// `api%5Fkey`.
 fn is_name_byte(byte: u8) -> bool {
@@ -301,6 +328,7 @@ impl Scanner {
     fn find_spans(&self, text: &str, spans: &mut Spans) {
         let mut names_done_until = 0;
         let mut contexts_done = 0_u32;
+        let mut token_until = 0;
         // A name can be spelled wholly in percent-escapes (`%61%70%69%5F%6B%65%79=`), which no
         // literal matches; `%` is too common a byte for the automaton, memchr finds it faster.
         for percent in memchr::memchr_iter(b'%', text.as_bytes()) {
@@ -317,9 +345,13 @@ impl Scanner {
                         names_done_until = name_assignment(text, start, spans);
                     }
                 }
-                Trigger::Provider(rule_idx) => self.provider(text, start, rule_idx, spans),
+                // A prefix inside a token just found (`sk-...sk-...`) starts nothing new.
+                Trigger::Provider(_) if start < token_until => {}
+                Trigger::Provider(rule_idx) => {
+                    token_until = self.provider(text, start, rule_idx, spans).unwrap_or(0);
+                }
                 Trigger::Scheme => scheme_credential(text, start, end, spans),
-                Trigger::Pem => pem_block(text, start, end, spans),
+                Trigger::Pem => pem_block(text, end, spans),
                 Trigger::Url => url_userinfo(text, end, spans),
                 Trigger::Telegram => telegram(text, start, spans),
                 Trigger::Context(rule_idx) if contexts_done & (1 << rule_idx) == 0 => {
@@ -341,15 +373,22 @@ impl Scanner {
         }
     }
 
-    fn provider(&self, text: &str, start: usize, rule_idx: usize, spans: &mut Spans) {
+    /// Runs a provider rule where its prefix was seen; returns where the token found ends.
+    fn provider(
+        &self,
+        text: &str,
+        start: usize,
+        rule_idx: usize,
+        spans: &mut Spans,
+    ) -> Option<usize> {
         let rule = &self.providers[rule_idx];
-        let Some(from) = start.checked_sub(rule.lookbehind) else { return };
+        let from = start.checked_sub(rule.lookbehind)?;
         if !text.is_char_boundary(from) || (rule.needs_boundary && !at_boundary(text, from)) {
-            return;
+            return None;
         }
-        if let Some(found) = rule.regex.find(&text[from..]) {
-            spans.push(from + rule.keep.min(found.end()), from + found.end());
-        }
+        let found = rule.regex.find(window(text, from, MAX_READ))?;
+        spans.push(from + rule.keep.min(found.end()), from + found.end());
+        Some(from + found.end())
     }
 }
 
@@ -497,11 +536,11 @@ fn is_expression(value: &str) -> bool {
 fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
     let bytes = text.as_bytes();
     let mut start = hit;
-    while start > 0 && is_name_byte(bytes[start - 1]) {
+    while start > 0 && hit - start < MAX_READ && is_name_byte(bytes[start - 1]) {
         start -= 1;
     }
     let mut end = hit;
-    while end < bytes.len() && is_name_byte(bytes[end]) {
+    while end < bytes.len() && end - hit < MAX_READ && is_name_byte(bytes[end]) {
         end += 1;
     }
     let is_flag = bytes[start..end].starts_with(b"-");
@@ -647,7 +686,7 @@ fn assignment_value(
     match bytes.get(value_idx) {
         // `PWD={secret}` in an ODBC connection string.
         Some(b'{') if operator_len == Some(1) && bytes[idx] == b'=' => {
-            let close = text[value_idx..].find('}')?;
+            let close = window(text, value_idx, MAX_READ).find('}')?;
             Some(ValueSpan {
                 start: value_idx + 1,
                 end: value_idx + close,
@@ -661,7 +700,7 @@ fn assignment_value(
         // A tuple or list of literals, such as `auth=('user', 'secret')`.
         Some(open @ (b'(' | b'[')) => {
             let close = if *open == b'(' { ')' } else { ']' };
-            let inner_len = text[value_idx + 1..].find([close, '\n'])?;
+            let inner_len = window(text, value_idx + 1, MAX_READ).find([close, '\n'])?;
             let inner = &text[value_idx + 1..value_idx + 1 + inner_len];
             let has_literal = inner.bytes().any(|b| QUOTES.contains(&b));
             let is_call_free = !inner.contains(['(', '[']);
@@ -682,7 +721,7 @@ fn assignment_value(
 
 /// The text of an XML element, `<password>value</password>`, from after its opening tag.
 fn element_text(text: &str, start: usize) -> Option<ValueSpan> {
-    let len = text[start..].find(['<', '\n'])?;
+    let len = window(text, start, MAX_READ).find(['<', '\n'])?;
     Some(ValueSpan { start, end: start + len, quoted: true, spaced: false, compound: false })
 }
 
@@ -725,7 +764,8 @@ fn quoted_at(text: &str, idx: usize) -> Option<(usize, usize)> {
     let quote = *bytes.get(quote_idx).filter(|b| QUOTES.contains(b))?;
     let start = quote_idx + 1;
     let mut pos = start;
-    while pos < bytes.len() {
+    let limit = start.saturating_add(MAX_READ).min(bytes.len());
+    while pos < limit {
         match bytes[pos] {
             b'\\' if escaped && bytes.get(pos + 1) == Some(&quote) => return Some((start, pos)),
             b'\\' => pos += 2,
@@ -747,7 +787,8 @@ fn unquoted_at(text: &str, idx: usize, site: NameSite) -> (usize, usize) {
         start = skip_blanks(bytes, idx + scheme_len, false);
     }
     let mut end = start;
-    while end < bytes.len() {
+    let limit = start.saturating_add(MAX_READ).min(bytes.len());
+    while end < limit {
         let byte = bytes[end];
         let stop = byte.is_ascii_whitespace()
             || matches!(byte, b'"' | b'\'' | b'`' | b';' | b'&' | b'<' | b'>')
@@ -799,7 +840,8 @@ fn scheme_credential(text: &str, start: usize, end: usize, spans: &mut Spans) {
     let bytes = text.as_bytes();
     let cred_start = skip_blanks(bytes, end, false);
     let mut cred_end = cred_start;
-    while cred_end < bytes.len()
+    let limit = cred_start.saturating_add(MAX_READ).min(bytes.len());
+    while cred_end < limit
         && (bytes[cred_end].is_ascii_alphanumeric() || b"._~+/=-".contains(&bytes[cred_end]))
     {
         cred_end += 1;
@@ -821,18 +863,17 @@ fn scheme_credential(text: &str, start: usize, end: usize, spans: &mut Spans) {
 }
 
 /// A private key block: its body goes, up to `-----END` or, if the text was cut, to the end.
-fn pem_block(text: &str, start: usize, end: usize, spans: &mut Spans) {
-    let Some(label_len) = text[end..].find("-----") else { return };
+fn pem_block(text: &str, end: usize, spans: &mut Spans) {
+    let Some(label_len) = window(text, end, 64).find("-----") else { return };
     let label = &text[end..end + label_len];
-    if !label.contains("PRIVATE KEY") || label.len() > 40 {
+    if !label.contains("PRIVATE KEY") {
         return;
     }
     let body_start = end + label_len + 5;
-    let body_end = text[body_start..].find("-----END").map_or(text.len(), |idx| body_start + idx);
-    let body = &text[body_start..body_end];
+    let rest = window(text, body_start, MAX_PEM_BODY);
+    let body = rest.find("-----END").map_or(rest, |idx| &rest[..idx]);
     let trimmed_start = body_start + (body.len() - body.trim_start().len());
     let trimmed_end = body_start + body.trim_end().len();
-    let _ = start;
     spans.push(trimmed_start, trimmed_end.max(trimmed_start));
 }
 
@@ -841,7 +882,8 @@ fn pem_block(text: &str, start: usize, end: usize, spans: &mut Spans) {
 fn url_userinfo(text: &str, authority_start: usize, spans: &mut Spans) {
     let bytes = text.as_bytes();
     let mut authority_end = authority_start;
-    while authority_end < bytes.len() {
+    let limit = authority_start.saturating_add(MAX_READ).min(bytes.len());
+    while authority_end < limit {
         let byte = bytes[authority_end];
         if byte.is_ascii_whitespace() || b"/?#\"'<>`\\".contains(&byte) {
             break;
@@ -869,7 +911,7 @@ fn url_userinfo(text: &str, authority_start: usize, spans: &mut Spans) {
 fn telegram(text: &str, colon: usize, spans: &mut Spans) {
     let bytes = text.as_bytes();
     let mut start = colon;
-    while start > 0 && bytes[start - 1].is_ascii_digit() {
+    while start > 0 && colon - start <= 10 && bytes[start - 1].is_ascii_digit() {
         start -= 1;
     }
     let n_digits = colon - start;
@@ -879,9 +921,8 @@ fn telegram(text: &str, colon: usize, spans: &mut Spans) {
         return;
     }
     let mut end = colon + 3;
-    while end < bytes.len()
-        && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'-'))
-    {
+    let limit = colon.saturating_add(64).min(bytes.len());
+    while end < limit && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'-')) {
         end += 1;
     }
     if end - colon >= 33 {
@@ -891,7 +932,7 @@ fn telegram(text: &str, colon: usize, spans: &mut Spans) {
 
 /// The command around `pos`: from the start of its line or the last `&&`, `;` or `|`.
 fn command_before(text: &str, pos: usize) -> &str {
-    let line = &text[..pos];
+    let (_, line) = window_before(text, pos, MAX_READ);
     let line_start = line.rfind(['\n', ';', '|', '&']).map_or(0, |idx| idx + 1);
     &line[line_start..]
 }
@@ -918,7 +959,8 @@ fn password_flag(text: &str, start: usize, end: usize, spans: &mut Spans) {
         _ => return,
     };
     let mut value_end = value_start;
-    while value_end < bytes.len() && !bytes[value_end].is_ascii_whitespace() {
+    let limit = value_start.saturating_add(MAX_READ).min(bytes.len());
+    while value_end < limit && !bytes[value_end].is_ascii_whitespace() {
         value_end += 1;
     }
     let value = &text[value_start..value_end];
@@ -931,7 +973,8 @@ fn password_flag(text: &str, start: usize, end: usize, spans: &mut Spans) {
 fn user_flag(text: &str, end: usize, spans: &mut Spans) {
     let bytes = text.as_bytes();
     let mut value_end = end;
-    while value_end < bytes.len() && !bytes[value_end].is_ascii_whitespace() {
+    let limit = end.saturating_add(MAX_READ).min(bytes.len());
+    while value_end < limit && !bytes[value_end].is_ascii_whitespace() {
         value_end += 1;
     }
     let value = text[end..value_end].trim_matches(|c| c == '"' || c == '\'');
@@ -951,8 +994,10 @@ fn equals_literal(text: &str, start: usize, end: usize, spans: &mut Spans) {
     // The literal before: `"...".equals(name)`.
     if start > 0 && QUOTES.contains(&bytes[start - 1]) {
         let quote = bytes[start - 1];
-        if let Some(open) = text[..start - 1].rfind(quote as char) {
-            let name_len = bytes[end..].iter().take_while(|b| is_name_byte(**b)).count();
+        let (window_start, before) = window_before(text, start - 1, MAX_READ);
+        if let Some(open) = before.rfind(quote as char).map(|idx| window_start + idx) {
+            let name_len =
+                bytes[end..].iter().take(MAX_READ).take_while(|b| is_name_byte(**b)).count();
             let name = &text[end..end + name_len];
             if is_sensitive_name(name, NameSite::Key, ValueShape::Text(&text[open + 1..start - 1]))
             {
@@ -965,6 +1010,7 @@ fn equals_literal(text: &str, start: usize, end: usize, spans: &mut Spans) {
     let name_len = bytes[..start]
         .iter()
         .rev()
+        .take(MAX_READ)
         .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
         .count();
     let name = &text[start - name_len..start];
