@@ -787,7 +787,9 @@ fn unquoted_at(text: &str, idx: usize, site: NameSite) -> (usize, usize) {
         start = skip_blanks(bytes, idx + scheme_len, false);
     }
     let mut end = start;
-    let limit = start.saturating_add(MAX_READ).min(bytes.len());
+    // Unquoted values are shorter than quoted ones; a long token in one (a JWT) is also
+    // found by its own rule, which reads further.
+    let limit = start.saturating_add(MAX_READ / 4).min(bytes.len());
     while end < limit {
         let byte = bytes[end];
         let stop = byte.is_ascii_whitespace()
