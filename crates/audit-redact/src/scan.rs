@@ -351,7 +351,8 @@ impl Scanner {
                     token_until = self.provider(text, start, rule_idx, spans).unwrap_or(0);
                 }
                 Trigger::Scheme => scheme_credential(text, start, end, spans),
-                Trigger::Pem => pem_block(text, end, spans),
+                Trigger::Pem if start < token_until => {}
+                Trigger::Pem => token_until = pem_block(text, end, spans).unwrap_or(0),
                 Trigger::Url => url_userinfo(text, end, spans),
                 Trigger::Telegram => telegram(text, start, spans),
                 Trigger::Context(rule_idx) if contexts_done & (1 << rule_idx) == 0 => {
@@ -865,11 +866,12 @@ fn scheme_credential(text: &str, start: usize, end: usize, spans: &mut Spans) {
 }
 
 /// A private key block: its body goes, up to `-----END` or, if the text was cut, to the end.
-fn pem_block(text: &str, end: usize, spans: &mut Spans) {
-    let Some(label_len) = window(text, end, 64).find("-----") else { return };
+/// Returns where the body ends.
+fn pem_block(text: &str, end: usize, spans: &mut Spans) -> Option<usize> {
+    let label_len = window(text, end, 64).find("-----")?;
     let label = &text[end..end + label_len];
     if !label.contains("PRIVATE KEY") {
-        return;
+        return None;
     }
     let body_start = end + label_len + 5;
     let rest = window(text, body_start, MAX_PEM_BODY);
@@ -877,6 +879,7 @@ fn pem_block(text: &str, end: usize, spans: &mut Spans) {
     let trimmed_start = body_start + (body.len() - body.trim_start().len());
     let trimmed_end = body_start + body.trim_end().len();
     spans.push(trimmed_start, trimmed_end.max(trimmed_start));
+    Some(body_start + body.len())
 }
 
 /// `scheme://user:password@host`: the password goes; a lone user that looks like a token
@@ -934,7 +937,7 @@ fn telegram(text: &str, colon: usize, spans: &mut Spans) {
 
 /// The command around `pos`: from the start of its line or the last `&&`, `;` or `|`.
 fn command_before(text: &str, pos: usize) -> &str {
-    let (_, line) = window_before(text, pos, MAX_READ);
+    let (_, line) = window_before(text, pos, MAX_READ / 8);
     let line_start = line.rfind(['\n', ';', '|', '&']).map_or(0, |idx| idx + 1);
     &line[line_start..]
 }
