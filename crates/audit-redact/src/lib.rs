@@ -43,7 +43,10 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod assignment;
+mod providers;
 mod scan;
+mod shapes;
 mod truncate;
 mod value;
 mod words;

@@ -4,16 +4,23 @@
 //! token prefixes (`ghp_`, `AKIA`, `xoxb-`), the words of sensitive names (`pass`, `token`,
 //! `key`), auth schemes (`Bearer `), `-----BEGIN `, `://` and a few command-line flags. Text
 //! in which none occurs is scanned once and handed back borrowed. Each hit runs only the rule
-//! it belongs to, on the text around it: an anchored regex for a provider token, a small
-//! hand-written parser for `name = value` assignments and URLs. The rules collect byte spans;
-//! overlapping spans are merged and each is replaced by [`MARKER`].
+//! it belongs to, on the text around it: an anchored regex for a provider token (the formats
+//! are in `providers.rs`), a small hand-written parser for `name = value` assignments
+//! (`assignment.rs`), or one of the shape rules for auth schemes, private keys, URL userinfo
+//! and command-line flags (`shapes.rs`). The rules collect byte spans; overlapping spans are
+//! merged and each is replaced by [`MARKER`]. Every rule reads a bounded stretch of text from
+//! its trigger, so a line crafted with many triggers still scans in linear time.
 
 use std::borrow::Cow;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
-use crate::words::{NameSite, ValueShape, is_sensitive_name, looks_secret};
+use crate::assignment::{equals_literal, is_placeholder, name_assignment, quoted_at};
+use crate::providers::{CONTEXT_RULES, PROVIDERS};
+use crate::shapes::{
+    password_flag, pem_block, scheme_credential, telegram, url_userinfo, user_flag,
+};
 
 /// What replaces a secret: fixed, so that nothing of the secret (not even its length) shows.
 pub const MARKER: &str = "<redacted>";
@@ -58,141 +65,6 @@ struct ProviderRule {
     needs_boundary: bool,
 }
 
-/// Provider token formats, from each provider's documentation: (prefixes, regex, lookbehind,
-/// kept bytes, boundary).
-const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
-    (&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], r"\Agh[pousr]_[A-Za-z0-9]{30,}", 0, 0, true),
-    (&["github_pat_"], r"\Agithub_pat_[A-Za-z0-9_]{30,}", 0, 0, true),
-    (
-        &["glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glimt-", "glft-", "glsoat-", "gloas-"],
-        r"\Agl[a-z]{2,5}-[A-Za-z0-9_-]{20,}",
-        0,
-        0,
-        true,
-    ),
-    (
-        &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe"],
-        r"\Axox[abeprs][.-][A-Za-z0-9.-]{10,}",
-        0,
-        0,
-        true,
-    ),
-    (&["xapp-"], r"\Axapp-\d-[A-Za-z0-9-]{10,}", 0, 0, true),
-    (
-        &["hooks.slack.com/"],
-        r"\Ahooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{10,}",
-        0,
-        25,
-        false,
-    ),
-    (
-        &["discord.com/api/webhooks/", "discordapp.com/api/webhooks/"],
-        r"\Adiscord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]+",
-        0,
-        25,
-        false,
-    ),
-    (
-        &["webhook.office.com/"],
-        r"\Awebhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]{20,}",
-        0,
-        29,
-        false,
-    ),
-    (
-        &["sk_live_", "sk_test_", "rk_live_", "rk_test_"],
-        r"\A[sr]k_(?:live|test)_[A-Za-z0-9]{10,}",
-        0,
-        0,
-        true,
-    ),
-    (&["whsec_"], r"\Awhsec_[A-Za-z0-9+/=]{20,}", 0, 0, true),
-    (&["sk-"], r"\Ask-[A-Za-z0-9_-]{20,}", 0, 0, true),
-    (
-        &["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA"],
-        r"\A[A-Z]{4}[A-Z0-9]{16}\b",
-        0,
-        0,
-        true,
-    ),
-    (&["AIza"], r"\AAIza[0-9A-Za-z_-]{30,}", 0, 0, true),
-    (&["ya29."], r"\Aya29\.[0-9A-Za-z_-]{20,}", 0, 0, true),
-    (&["GOCSPX-"], r"\AGOCSPX-[A-Za-z0-9_-]{20,}", 0, 0, true),
-    (&["npm_"], r"\Anpm_[A-Za-z0-9]{30,}", 0, 0, true),
-    (&["pypi-"], r"\Apypi-[A-Za-z0-9_-]{40,}", 0, 0, true),
-    (&["SK"], r"\ASK[0-9a-fA-F]{32}\b", 0, 0, true),
-    (&["SG."], r"\ASG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", 0, 0, true),
-    (&["key-"], r"\Akey-[0-9a-zA-Z]{32}\b", 0, 0, true),
-    (&["EAAA"], r"\AEAAA[A-Za-z0-9_-]{40,}", 0, 0, true),
-    (&["sq0atp-", "sq0csp-"], r"\Asq0(?:atp|csp)-[A-Za-z0-9_-]{20,}", 0, 0, true),
-    (&["dop_v1_", "doo_v1_", "dor_v1_"], r"\Ado[opr]_v1_[a-z0-9]{40,}", 0, 0, true),
-    (&["dapi"], r"\Adapi[a-f0-9]{32}(?:-\d+)?\b", 0, 0, true),
-    (&["hvs.", "hvb.", "hvr."], r"\Ahv[sbr]\.[A-Za-z0-9_-]{24,}", 0, 0, true),
-    (&["ntn_"], r"\Antn_[A-Za-z0-9]{40,}", 0, 0, true),
-    (&["secret_"], r"\Asecret_[A-Za-z0-9]{43}\b", 0, 0, true),
-    (&["glsa_"], r"\Aglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}", 0, 0, true),
-    (&["glc_"], r"\Aglc_[A-Za-z0-9+/=]{32,}", 0, 0, true),
-    (&["sntrys_", "sntryu_"], r"\Asntry[su]_[A-Za-z0-9+/=_]{40,}", 0, 0, true),
-    (&["PMAK-"], r"\APMAK-[A-Za-z0-9-]{40,}", 0, 0, true),
-    (&["HRKU-"], r"\AHRKU-[A-Za-z0-9_-]{40,}", 0, 0, true),
-    (&["ATATT"], r"\AATATT[A-Za-z0-9_=-]{40,}", 0, 0, true),
-    (&["eyJ"], r"\AeyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.?[A-Za-z0-9_.-]*", 0, 0, true),
-    // A JWT encoded once more in base64: `eyJ` becomes `ZXlK`.
-    (&["ZXlK"], r"\AZXlK[A-Za-z0-9+/=]{40,}", 0, 0, true),
-    (
-        &["shpat_", "shpss_", "shpca_", "shppa_"],
-        r"\Ashp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",
-        0,
-        0,
-        true,
-    ),
-    (&["lin_api_"], r"\Alin_api_[A-Za-z0-9]{40}", 0, 0, true),
-    (&["xkeysib-"], r"\Axkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}", 0, 0, true),
-    (&["AGE-SECRET-KEY-1"], r"\AAGE-SECRET-KEY-1[0-9A-Z]{58}", 0, 0, true),
-    (&["dckr_pat_"], r"\Adckr_pat_[A-Za-z0-9_-]{20,}", 0, 0, true),
-    (&["hf_"], r"\Ahf_[A-Za-z0-9]{30,}", 0, 0, true),
-    (&["gsk_"], r"\Agsk_[A-Za-z0-9]{40,}", 0, 0, true),
-    (&["r8_"], r"\Ar8_[A-Za-z0-9]{30,}", 0, 0, true),
-    (&["xai-"], r"\Axai-[A-Za-z0-9]{40,}", 0, 0, true),
-    (&["pplx-"], r"\Applx-[A-Za-z0-9]{40,}", 0, 0, true),
-    (&["nfp_"], r"\Anfp_[A-Za-z0-9]{36,}", 0, 0, true),
-    (&["rubygems_"], r"\Arubygems_[a-f0-9]{48}", 0, 0, true),
-    (&["pul-"], r"\Apul-[a-f0-9]{40}", 0, 0, true),
-    (&["LTAI"], r"\ALTAI[A-Za-z0-9]{12,24}\b", 0, 0, true),
-    (&["sbp_"], r"\Asbp_[a-f0-9]{40}", 0, 0, true),
-    (&["NRAK-"], r"\ANRAK-[A-Z0-9]{27}", 0, 0, true),
-    (&["figd_"], r"\Afigd_[A-Za-z0-9_-]{40,}", 0, 0, true),
-    (&["GR1348941"], r"\AGR1348941[A-Za-z0-9_-]{20,}", 0, 0, true),
-    (
-        &["dp.st.", "dp.pt.", "dp.ct.", "dp.sa."],
-        r"\Adp\.(?:st|pt|ct|sa)\.[A-Za-z0-9_.-]{20,}",
-        0,
-        0,
-        true,
-    ),
-    (&["eyJrIjoi"], r"\AeyJrIjoi[A-Za-z0-9+/=]{30,}", 0, 0, true),
-    (&["oy2"], r"\Aoy2[a-z0-9]{43}\b", 0, 0, true),
-    (&["pat"], r"\Apat[A-Za-z0-9]{14}\.[a-f0-9]{64}", 0, 0, true),
-    (
-        &["access_token$"],
-        r"\Aaccess_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32}",
-        0,
-        0,
-        true,
-    ),
-    // Mailchimp: 32 hex digits, then the data center, `-us14`.
-    (&["-us"], r"\A[0-9a-f]{32}-us[0-9]{1,2}\b", 32, 0, true),
-    // Azure AD client secrets: three characters, a digit, then `Q~`.
-    (&["Q~"], r"\A[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}", 4, 0, false),
-];
-
-/// Services whose tokens have no literal prefix, found only where the service is named:
-/// (the word, the token's regex run over the whole text).
-const CONTEXT_RULES: &[(&str, &str)] = &[
-    ("discord", r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
-    ("telegram", r"\b[0-9]{8,10}:[A-Za-z0-9_-]{35}\b"),
-];
-
 /// Words of sensitive names, each searched in lower, capitalized and upper case (camelCase
 /// names such as `dbPassword` meet the capitalized form).
 const NAME_WORDS: &[&str] = &[
@@ -203,13 +75,13 @@ const NAME_WORDS: &[&str] = &[
 /// The longest stretch of text one rule reads from its trigger (a value, a token, an
 /// authority, the command before a flag). Bounding each read keeps a line crafted with many
 /// triggers linear to scan. A secret longer than this loses only what lies past the bound.
-const MAX_READ: usize = 4096;
+pub(crate) const MAX_READ: usize = 4096;
 
 /// The longest private key body read: an RSA-4096 key in PEM is about 3,300 bytes.
-const MAX_PEM_BODY: usize = 16 * 1024;
+pub(crate) const MAX_PEM_BODY: usize = 16 * 1024;
 
 /// `text[start..]`, at most `max` bytes of it, ending on a character boundary.
-fn window(text: &str, start: usize, max: usize) -> &str {
+pub(crate) fn window(text: &str, start: usize, max: usize) -> &str {
     let mut end = start.saturating_add(max).min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -219,18 +91,12 @@ fn window(text: &str, start: usize, max: usize) -> &str {
 
 /// The last `max` bytes (at most) of `text[..end]`, starting on a character boundary, and
 /// where they start.
-fn window_before(text: &str, end: usize, max: usize) -> (usize, &str) {
+pub(crate) fn window_before(text: &str, end: usize, max: usize) -> (usize, &str) {
     let mut start = end.saturating_sub(max);
     while !text.is_char_boundary(start) {
         start += 1;
     }
     (start, &text[start..end])
-}
-
-/// Whether a byte can be part of a name in `name = value`: `x-api-key`, `db.password`,
-/// `api%5Fkey`.
-fn is_name_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.' | b'%')
 }
 
 /// The compiled rules. Built once per [`Redactor`](crate::Redactor) and shared.
@@ -395,7 +261,7 @@ impl Scanner {
 
 /// Whether a token starting at `pos` is not glued to a preceding letter or digit. A
 /// percent-escape (`Bearer%20eyJ...`) counts as a boundary.
-fn at_boundary(text: &str, pos: usize) -> bool {
+pub(crate) fn at_boundary(text: &str, pos: usize) -> bool {
     let bytes = text.as_bytes();
     if pos == 0 || !bytes[pos - 1].is_ascii_alphanumeric() {
         return true;
@@ -414,14 +280,14 @@ impl Spans {
         self.spans.is_empty()
     }
 
-    fn push(&mut self, start: usize, end: usize) {
+    pub(crate) fn push(&mut self, start: usize, end: usize) {
         if start < end {
             self.spans.push((start, end));
         }
     }
 
     /// Pushes a value span unless the value is a placeholder such as `<redacted>`.
-    fn push_value(&mut self, text: &str, start: usize, end: usize) {
+    pub(crate) fn push_value(&mut self, text: &str, start: usize, end: usize) {
         if !is_placeholder(&text[start..end]) {
             self.push(start, end);
         }
@@ -455,608 +321,6 @@ impl Spans {
         out.push_str(&text[copied_until..]);
         out
     }
-}
-
-/// Values that stand for a secret without being one: markers, templates, variables, masks.
-pub(crate) fn is_placeholder(value: &str) -> bool {
-    let value = value.trim();
-    let lower_words = [
-        "yes",
-        "no",
-        "true",
-        "false",
-        "null",
-        "none",
-        "nil",
-        "undefined",
-        "redacted",
-        "hidden",
-        "masked",
-        "required",
-        "optional",
-        "empty",
-        "missing",
-        "unset",
-        // The modes of `fetch(url, { credentials: ... })`.
-        "include",
-        "omit",
-        "same-origin",
-    ];
-    // `{token}` in an f-string or a format string is a variable.
-    let is_format_field =
-        value.strip_prefix('{').and_then(|v| v.strip_suffix('}')).is_some_and(|inner| {
-            !inner.is_empty()
-                && inner.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.".contains(&b))
-        });
-    value.is_empty()
-        || is_format_field
-        || value.contains(MARKER)
-        || (value.starts_with('<') && value.ends_with('>'))
-        || (value.starts_with('[')
-            && value.ends_with(']')
-            && !value.bytes().any(|b| b.is_ascii_digit()))
-        || ["{{", "${", "%(", "#{", "%s"].iter().any(|open| value.starts_with(open))
-        || (value.starts_with('$')
-            && value[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':'))
-        || value.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '•' | '#'))
-        || lower_words.iter().any(|word| value.eq_ignore_ascii_case(word))
-}
-
-/// Whether an unquoted value is code rather than a literal: `process.env.API_KEY`,
-/// `getenv(`, `os.environ[`, `config.password`.
-fn is_expression(value: &str) -> bool {
-    let is_ident_start = |byte: u8| byte.is_ascii_alphabetic() || byte == b'_' || byte == b'$';
-    let is_ident = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$';
-    let bytes = value.as_bytes();
-    let mut idx = 0;
-    let mut n_segments = 0;
-    loop {
-        if idx >= bytes.len() || !is_ident_start(bytes[idx]) {
-            return false;
-        }
-        let segment_start = idx;
-        while idx < bytes.len() && is_ident(bytes[idx]) {
-            idx += 1;
-        }
-        if idx - segment_start > 24 {
-            return false;
-        }
-        n_segments += 1;
-        match bytes.get(idx) {
-            None => return n_segments >= 2,
-            Some(b'.') => idx += 1,
-            Some(b'(' | b'[') => return true,
-            Some(_) => return false,
-        }
-    }
-}
-
-/// Handles a name word at `hit`: finds the whole name around it, then an assignment after
-/// it, and pushes the value's span if the name is sensitive. Returns where the name ends, so
-/// that other words of the same name are not judged again.
-fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
-    let bytes = text.as_bytes();
-    let mut start = hit;
-    while start > 0 && hit - start < MAX_READ && is_name_byte(bytes[start - 1]) {
-        start -= 1;
-    }
-    let mut end = hit;
-    while end < bytes.len() && end - hit < MAX_READ && is_name_byte(bytes[end]) {
-        end += 1;
-    }
-    let is_flag = bytes[start..end].starts_with(b"-");
-    let name_start =
-        start + bytes[start..end].iter().take_while(|b| matches!(b, b'-' | b'.')).count();
-    let name_end =
-        end - bytes[name_start..end].iter().rev().take_while(|b| matches!(b, b'-' | b'.')).count();
-    if name_start >= name_end {
-        return end;
-    }
-    let site = match name_start.checked_sub(1).map(|idx| bytes[idx]) {
-        Some(b'?' | b'&' | b'#' | b';') => NameSite::Query,
-        _ => NameSite::Key,
-    };
-    let starts_word = start == 0 || b" \t\r\n\"'`{(,".contains(&bytes[start - 1]);
-    let in_tag =
-        name_start > 0 && bytes[name_start - 1] == b'<' && bytes.get(name_end) == Some(&b'>');
-    let value = if in_tag {
-        element_text(text, name_end + 1)
-    } else {
-        assignment_value(text, name_end, starts_word, is_flag, site)
-    };
-    let Some(mut value) = value else { return end };
-    if let Some(scheme_len) = scheme_prefix_len(&text[value.start..value.end]) {
-        value.start = skip_blanks(bytes, value.start + scheme_len, false).min(value.end);
-    }
-    let value_text = &text[value.start..value.end];
-    let is_code =
-        !value.quoted && (is_expression(value_text) || (value.spaced && is_variable(value_text)));
-    if is_placeholder(value_text)
-        || is_code
-        || !value_text.bytes().any(|b| b.is_ascii_alphanumeric())
-    {
-        return end;
-    }
-    let raw_name = &text[name_start..name_end];
-    let decoded;
-    let name = if raw_name.contains('%') {
-        decoded = percent_decode_repeatedly(raw_name);
-        decoded.as_str()
-    } else {
-        raw_name
-    };
-    let shape = if value.compound { ValueShape::Compound } else { ValueShape::Text(value_text) };
-    if is_sensitive_name(name, site, shape) {
-        spans.push(value.start, value.end);
-    }
-    end
-}
-
-/// Where a value sits, whether it was quoted, and whether blanks surround the operator (as in
-/// code, `x = y`, rather than in config and query strings, `x=y`).
-struct ValueSpan {
-    start: usize,
-    end: usize,
-    quoted: bool,
-    spaced: bool,
-    /// A tuple or list of literals rather than one value.
-    compound: bool,
-}
-
-/// Whether an unquoted value written after a spaced operator is a variable or keyword
-/// (`password = await ...`, `if (password === confirmPassword)`) rather than a literal:
-/// an identifier without digits.
-fn is_variable(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && !bytes[0].is_ascii_digit()
-        && bytes.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
-}
-
-const QUOTES: &[u8] = b"\"'`";
-
-/// Parses what follows a name: a closing quote, an assignment operator, and the value.
-///
-/// Accepts `name = v`, `name: v`, `name := v`, `name => v`, `name == v`, `"name": "v"`,
-/// `name="v"` (also JSON-escaped as `\"name\":\"v\"`), `--name v`, `name 'v'` (SQL), and the
-/// XML pair `key="name" value="v"`.
-fn assignment_value(
-    text: &str,
-    name_end: usize,
-    starts_word: bool,
-    is_flag: bool,
-    site: NameSite,
-) -> Option<ValueSpan> {
-    let bytes = text.as_bytes();
-    let mut idx = name_end;
-    let mut name_quoted = false;
-    if bytes.get(idx) == Some(&b'\\') && bytes.get(idx + 1).is_some_and(|b| QUOTES.contains(b)) {
-        idx += 2;
-        name_quoted = true;
-    } else if bytes.get(idx).is_some_and(|b| QUOTES.contains(b)) {
-        idx += 1;
-        name_quoted = true;
-    }
-    if bytes.get(idx) == Some(&b']') {
-        idx += 1;
-    }
-    let before_blanks = idx;
-    idx = skip_blanks(bytes, idx, false);
-    if name_quoted && text[idx..].starts_with("value") {
-        let after = skip_blanks(bytes, idx + 5, false);
-        if bytes.get(after) == Some(&b'=') {
-            idx = after;
-        }
-    }
-
-    let rest = &text[idx..];
-    let operator_len = ["===", "!==", ":=", "=>", "==", "!=", "=", ":"]
-        .iter()
-        .find(|operator| rest.starts_with(*operator))
-        .map(|operator| operator.len());
-    let after_operator = idx + operator_len.unwrap_or(0);
-    let is_colon = operator_len == Some(1) && bytes[idx] == b':';
-    let value_idx = skip_blanks(bytes, after_operator, true);
-    let spaced = value_idx > after_operator || (operator_len.is_none() && idx > before_blanks);
-    // `a:b` without a space inside a chain (`arn:aws:secretsmanager:...:secret:prod`) or a URL
-    // is not `name: value`; a name that starts a word (`"X-API-Key:abc"`) still is.
-    if is_colon
-        && !name_quoted
-        && !spaced
-        && !starts_word
-        && !bytes.get(value_idx).is_some_and(|b| QUOTES.contains(b))
-    {
-        return None;
-    }
-    // Newlines may separate `"password":` from its value in pretty JSON, nothing else.
-    if !is_colon && text[after_operator..value_idx].contains('\n') {
-        return None;
-    }
-    let mut value_idx = value_idx;
-    if text[value_idx..].starts_with("Some(") {
-        value_idx += 5;
-    }
-    let spaced = spaced || idx > before_blanks;
-    if starts_quoted(bytes, value_idx) {
-        let (start, end) = quoted_at(text, value_idx)?;
-        return Some(ValueSpan { start, end, quoted: true, spaced, compound: false });
-    }
-    if operator_len.is_none() && !(is_flag && spaced) {
-        return None;
-    }
-    match bytes.get(value_idx) {
-        // `PWD={secret}` in an ODBC connection string.
-        Some(b'{') if operator_len == Some(1) && bytes[idx] == b'=' => {
-            let close = window(text, value_idx, MAX_READ).find('}')?;
-            Some(ValueSpan {
-                start: value_idx + 1,
-                end: value_idx + close,
-                quoted: true,
-                spaced,
-                compound: false,
-            })
-        }
-        // An object literal: its own keys are judged one by one.
-        Some(b'{') => None,
-        // A tuple or list of literals, such as `auth=('user', 'secret')`.
-        Some(open @ (b'(' | b'[')) => {
-            let close = if *open == b'(' { ')' } else { ']' };
-            let inner_len = window(text, value_idx + 1, MAX_READ).find([close, '\n'])?;
-            let inner = &text[value_idx + 1..value_idx + 1 + inner_len];
-            let has_literal = inner.bytes().any(|b| QUOTES.contains(&b));
-            let is_call_free = !inner.contains(['(', '[']);
-            (has_literal && is_call_free).then_some(ValueSpan {
-                start: value_idx + 1,
-                end: value_idx + 1 + inner_len,
-                quoted: true,
-                spaced,
-                compound: true,
-            })
-        }
-        _ => {
-            let (start, end) = unquoted_at(text, value_idx, site);
-            Some(ValueSpan { start, end, quoted: false, spaced, compound: false })
-        }
-    }
-}
-
-/// The text of an XML element, `<password>value</password>`, from after its opening tag.
-fn element_text(text: &str, start: usize) -> Option<ValueSpan> {
-    let len = window(text, start, MAX_READ).find(['<', '\n'])?;
-    Some(ValueSpan { start, end: start + len, quoted: true, spaced: false, compound: false })
-}
-
-fn skip_blanks(bytes: &[u8], mut idx: usize, newlines: bool) -> usize {
-    while idx < bytes.len()
-        && (bytes[idx] == b' '
-            || bytes[idx] == b'\t'
-            || (newlines && matches!(bytes[idx], b'\n' | b'\r')))
-    {
-        idx += 1;
-    }
-    idx
-}
-
-/// Whether a quoted string starts at `idx` (see [`quoted_at`]).
-fn starts_quoted(bytes: &[u8], idx: usize) -> bool {
-    let mut idx = idx;
-    if bytes.get(idx).is_some_and(|b| b"bBrRfFuU".contains(b)) {
-        idx += 1;
-    }
-    if bytes.get(idx) == Some(&b'\\') {
-        idx += 1;
-    }
-    bytes.get(idx).is_some_and(|b| QUOTES.contains(b))
-}
-
-/// A quoted string starting at `idx` (optionally after a one-letter prefix such as `b"` or
-/// `r'`, or JSON-escaped as `\"`): the span inside the quotes. A string that does not end on
-/// its line is not taken: its quote is more likely the end of an enclosing string.
-fn quoted_at(text: &str, idx: usize) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut idx = idx;
-    if bytes.get(idx).is_some_and(|b| b"bBrRfFuU".contains(b))
-        && bytes.get(idx + 1).is_some_and(|b| QUOTES.contains(b))
-    {
-        idx += 1;
-    }
-    let escaped = bytes.get(idx) == Some(&b'\\');
-    let quote_idx = if escaped { idx + 1 } else { idx };
-    let quote = *bytes.get(quote_idx).filter(|b| QUOTES.contains(b))?;
-    let start = quote_idx + 1;
-    let mut pos = start;
-    let limit = start.saturating_add(MAX_READ).min(bytes.len());
-    while pos < limit {
-        match bytes[pos] {
-            b'\\' if escaped && bytes.get(pos + 1) == Some(&quote) => return Some((start, pos)),
-            b'\\' => pos += 2,
-            byte if byte == quote && !escaped => return Some((start, pos)),
-            b'\n' => return None,
-            _ => pos += 1,
-        }
-    }
-    None
-}
-
-/// An unquoted value starting at `idx`. After an auth scheme (`Bearer x`) the credential is
-/// the value; otherwise the value ends at a blank, a quote, `;`, `&`, `<`, `>`, an escaped
-/// newline, a `, `, or (in a URL) `#`; closing brackets and periods at its end are dropped.
-fn unquoted_at(text: &str, idx: usize, site: NameSite) -> (usize, usize) {
-    let bytes = text.as_bytes();
-    let mut start = idx;
-    if let Some(scheme_len) = scheme_prefix_len(&text[idx..]) {
-        start = skip_blanks(bytes, idx + scheme_len, false);
-    }
-    let mut end = start;
-    // Unquoted values are shorter than quoted ones; a long token in one (a JWT) is also
-    // found by its own rule, which reads further.
-    let limit = start.saturating_add(MAX_READ / 4).min(bytes.len());
-    while end < limit {
-        let byte = bytes[end];
-        let stop = byte.is_ascii_whitespace()
-            || matches!(byte, b'"' | b'\'' | b'`' | b';' | b'&' | b'<' | b'>')
-            || (byte == b'#' && site == NameSite::Query)
-            || (byte == b',' && bytes.get(end + 1).is_none_or(|b| b.is_ascii_whitespace()))
-            || (byte == b'\\' && bytes.get(end + 1).is_some_and(|b| b"nrt\"'".contains(b)));
-        if stop {
-            break;
-        }
-        end += 1;
-    }
-    // A closing bracket ends the value only if the value did not open it: `f(pw=abc)` but
-    // `[REDACTED]`.
-    loop {
-        let value = &bytes[start..end];
-        let unbalanced = |open: u8, close: u8| {
-            value.iter().filter(|b| **b == close).count()
-                > value.iter().filter(|b| **b == open).count()
-        };
-        match value.last() {
-            Some(b'.' | b',' | b':') => end -= 1,
-            Some(b')') if unbalanced(b'(', b')') => end -= 1,
-            Some(b']') if unbalanced(b'[', b']') => end -= 1,
-            Some(b'}') if unbalanced(b'{', b'}') => end -= 1,
-            _ => break,
-        }
-    }
-    (start, end)
-}
-
-/// The length of an HTTP auth scheme and its space at the start of `text`, if there is one.
-fn scheme_prefix_len(text: &str) -> Option<usize> {
-    ["Bearer ", "Basic ", "Token ", "Digest ", "Negotiate ", "NTLM ", "AWS4-HMAC-SHA256 "]
-        .iter()
-        .find(|scheme| {
-            let bytes = text.as_bytes();
-            bytes.len() >= scheme.len()
-                && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
-        })
-        .map(|scheme| scheme.len())
-}
-
-/// `Bearer <credential>` anywhere: the credential must look like one, so that prose such as
-/// "Bearer token required" stays.
-fn scheme_credential(text: &str, start: usize, end: usize, spans: &mut Spans) {
-    if !at_boundary(text, start) {
-        return;
-    }
-    let bytes = text.as_bytes();
-    let cred_start = skip_blanks(bytes, end, false);
-    let mut cred_end = cred_start;
-    let limit = cred_start.saturating_add(MAX_READ).min(bytes.len());
-    while cred_end < limit
-        && (bytes[cred_end].is_ascii_alphanumeric() || b"._~+/=-".contains(&bytes[cred_end]))
-    {
-        cred_end += 1;
-    }
-    let credential = &text[cred_start..cred_end];
-    let has_digit = credential.bytes().any(|b| b.is_ascii_digit());
-    let has_upper = credential.bytes().any(|b| b.is_ascii_uppercase());
-    let has_lower = credential.bytes().any(|b| b.is_ascii_lowercase());
-    let is_token_scheme = text[start..end].eq_ignore_ascii_case("token ");
-    let credential_like = if is_token_scheme {
-        looks_secret(ValueShape::Text(credential))
-    } else {
-        credential.len() >= 8
-            && (has_digit || (has_upper && has_lower) || credential.ends_with('='))
-    };
-    if credential_like {
-        spans.push(cred_start, cred_end);
-    }
-}
-
-/// A private key block: its body goes, up to `-----END` or, if the text was cut, to the end.
-/// Returns where the body ends.
-fn pem_block(text: &str, end: usize, spans: &mut Spans) -> Option<usize> {
-    let label_len = window(text, end, 64).find("-----")?;
-    let label = &text[end..end + label_len];
-    if !label.contains("PRIVATE KEY") {
-        return None;
-    }
-    let body_start = end + label_len + 5;
-    let rest = window(text, body_start, MAX_PEM_BODY);
-    let body = rest.find("-----END").map_or(rest, |idx| &rest[..idx]);
-    let trimmed_start = body_start + (body.len() - body.trim_start().len());
-    let trimmed_end = body_start + body.trim_end().len();
-    spans.push(trimmed_start, trimmed_end.max(trimmed_start));
-    Some(body_start + body.len())
-}
-
-/// `scheme://user:password@host`: the password goes; a lone user that looks like a token
-/// (`https://<token>@github.com`) goes too.
-fn url_userinfo(text: &str, authority_start: usize, spans: &mut Spans) {
-    let bytes = text.as_bytes();
-    let mut authority_end = authority_start;
-    let limit = authority_start.saturating_add(MAX_READ).min(bytes.len());
-    while authority_end < limit {
-        let byte = bytes[authority_end];
-        if byte.is_ascii_whitespace() || b"/?#\"'<>`\\".contains(&byte) {
-            break;
-        }
-        authority_end += 1;
-    }
-    let authority = &text[authority_start..authority_end];
-    let Some(at) = authority.rfind('@') else { return };
-    let userinfo = &authority[..at];
-    match userinfo.find(':') {
-        Some(colon) => {
-            let password = &userinfo[colon + 1..];
-            if !is_placeholder(password) {
-                spans.push(authority_start + colon + 1, authority_start + at);
-            }
-        }
-        None if userinfo.len() >= 20 && looks_secret(ValueShape::Text(userinfo)) => {
-            spans.push(authority_start, authority_start + at);
-        }
-        None => {}
-    }
-}
-
-/// `123456789:AA...`: a Telegram bot token, from its numeric bot id.
-fn telegram(text: &str, colon: usize, spans: &mut Spans) {
-    let bytes = text.as_bytes();
-    let mut start = colon;
-    while start > 0 && colon - start <= 10 && bytes[start - 1].is_ascii_digit() {
-        start -= 1;
-    }
-    let n_digits = colon - start;
-    // `https://api.telegram.org/bot123456789:AA...`: the token follows `bot` in API URLs.
-    let after_bot = text[..start].ends_with("bot");
-    if !(8..=10).contains(&n_digits) || !(at_boundary(text, start) || after_bot) {
-        return;
-    }
-    let mut end = colon + 3;
-    let limit = colon.saturating_add(64).min(bytes.len());
-    while end < limit && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'-')) {
-        end += 1;
-    }
-    if end - colon >= 33 {
-        spans.push(start, end);
-    }
-}
-
-/// The command around `pos`: from the start of its line or the last `&&`, `;` or `|`.
-fn command_before(text: &str, pos: usize) -> &str {
-    let (_, line) = window_before(text, pos, MAX_READ / 8);
-    let line_start = line.rfind(['\n', ';', '|', '&']).map_or(0, |idx| idx + 1);
-    &line[line_start..]
-}
-
-/// `mysql ... -pSECRET` (glued), `docker login ... -p SECRET` and `redis-cli -a SECRET`
-/// (spaced).
-fn password_flag(text: &str, start: usize, end: usize, spans: &mut Spans) {
-    let bytes = text.as_bytes();
-    let command = command_before(text, start);
-    let is_redis = text[start..end].ends_with("-a ");
-    if is_redis && !command.contains("redis-cli") {
-        return;
-    }
-    let is_mysql = ["mysql", "mariadb"].iter().any(|tool| command.contains(tool));
-    let is_login = is_redis
-        || command.contains("login")
-        || command.contains("sshpass")
-        || command.contains(" -u");
-    let glued = bytes.get(end).is_some_and(|b| !b.is_ascii_whitespace());
-    let value_start = match (glued, is_mysql, is_login) {
-        _ if is_redis => end,
-        (true, true, _) => end,
-        (false, _, true) => skip_blanks(bytes, end, false),
-        _ => return,
-    };
-    let mut value_end = value_start;
-    let limit = value_start.saturating_add(MAX_READ).min(bytes.len());
-    while value_end < limit && !bytes[value_end].is_ascii_whitespace() {
-        value_end += 1;
-    }
-    let value = &text[value_start..value_end];
-    if !value.starts_with('$') {
-        spans.push_value(text, value_start, value_end);
-    }
-}
-
-/// `curl -u user:password`: the part after the first colon, unless it is a `uid:gid` pair.
-fn user_flag(text: &str, end: usize, spans: &mut Spans) {
-    let bytes = text.as_bytes();
-    let mut value_end = end;
-    let limit = end.saturating_add(MAX_READ).min(bytes.len());
-    while value_end < limit && !bytes[value_end].is_ascii_whitespace() {
-        value_end += 1;
-    }
-    let value = text[end..value_end].trim_matches(|c| c == '"' || c == '\'');
-    let Some(colon) = value.find(':') else { return };
-    let is_uid_gid = value.bytes().all(|b| b.is_ascii_digit() || b == b':');
-    if is_uid_gid {
-        return;
-    }
-    let offset = text[end..value_end].find(value).unwrap_or(0);
-    let password_start = end + offset + colon + 1;
-    spans.push_value(text, password_start, end + offset + value.len());
-}
-
-/// `"literal".equals(secretName)` and `secretName.equals("literal")`.
-fn equals_literal(text: &str, start: usize, end: usize, spans: &mut Spans) {
-    let bytes = text.as_bytes();
-    // The literal before: `"...".equals(name)`.
-    if start > 0 && QUOTES.contains(&bytes[start - 1]) {
-        let quote = bytes[start - 1];
-        let (window_start, before) = window_before(text, start - 1, MAX_READ);
-        if let Some(open) = before.rfind(quote as char).map(|idx| window_start + idx) {
-            let name_len =
-                bytes[end..].iter().take(MAX_READ).take_while(|b| is_name_byte(**b)).count();
-            let name = &text[end..end + name_len];
-            if is_sensitive_name(name, NameSite::Key, ValueShape::Text(&text[open + 1..start - 1]))
-            {
-                spans.push_value(text, open + 1, start - 1);
-            }
-        }
-        return;
-    }
-    // The name before: `name.equals("...")`.
-    let name_len = bytes[..start]
-        .iter()
-        .rev()
-        .take(MAX_READ)
-        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-        .count();
-    let name = &text[start - name_len..start];
-    if let Some((value_start, value_end)) = quoted_at(text, end)
-        && is_sensitive_name(name, NameSite::Key, ValueShape::Text(&text[value_start..value_end]))
-    {
-        spans.push_value(text, value_start, value_end);
-    }
-}
-
-/// `name` with percent-escapes decoded, up to three times (`api%255Fkey` → `api_key`).
-fn percent_decode_repeatedly(name: &str) -> String {
-    let mut current = name.to_owned();
-    for _ in 0..3 {
-        let decoded = percent_decode(&current);
-        if decoded == current {
-            break;
-        }
-        current = decoded;
-    }
-    current
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut idx = 0;
-    while idx < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[idx] == b'%'
-            && let (Some(high), Some(low)) =
-                (bytes.get(idx + 1).and_then(|b| hex(*b)), bytes.get(idx + 2).and_then(|b| hex(*b)))
-        {
-            out.push((high * 16 + low) as u8);
-            idx += 3;
-            continue;
-        }
-        out.push(bytes[idx]);
-        idx += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
