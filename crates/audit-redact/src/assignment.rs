@@ -87,6 +87,9 @@ fn is_expression(value: &str) -> bool {
 /// Handles a name word at `hit`: finds the whole name around it, then an assignment after
 /// it, and pushes the value's span if the name is sensitive. Returns where the name ends, so
 /// that other words of the same name are not judged again.
+// FIXME: a secret named in prose, without an operator (`the password is hunter2`), is not
+// found. Telling it from prose such as `password reset email sent` needs more than word rules;
+// not attempted yet.
 pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
     let bytes = text.as_bytes();
     let mut start = hit;
@@ -334,6 +337,10 @@ pub(crate) fn quoted_at(text: &str, idx: usize) -> Option<(usize, usize)> {
 /// An unquoted value starting at `idx`. After an auth scheme (`Bearer x`) the credential is
 /// the value; otherwise the value ends at a blank, a quote, `;`, `&`, `<`, `>`, an escaped
 /// newline, a `, `, or (in a URL) `#`; closing brackets and periods at its end are dropped.
+// FIXME: an unquoted value ends at a blank, `;`, `&`, `,` or a quote, so a password holding
+// one of them in unquoted free text (`pwd=a b`) keeps its tail; a YAML block scalar
+// (`password: |`) is not followed to the next line. Quoted values and JSON keys are exact.
+// Not fixed because the same stops are what keep the next `name=value` of a log line intact.
 fn unquoted_at(text: &str, idx: usize, site: NameSite) -> (usize, usize) {
     let bytes = text.as_bytes();
     let mut start = idx;
