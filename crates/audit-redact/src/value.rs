@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::assignment::is_placeholder;
 use crate::scan::{MARKER, Scanner};
 use crate::words::{NameSite, ValueShape, is_sensitive_name};
 
@@ -20,7 +21,7 @@ impl Scanner {
         match value {
             Value::String(text) => self.redact_string(text),
             Value::Array(items) => {
-                let mut changed = redact_pair_list(items);
+                let mut changed = redact_pair_list(items) | redact_argv(items);
                 for item in items.iter_mut() {
                     changed |= self.redact_value(item);
                 }
@@ -174,6 +175,35 @@ fn redact_pair_object(map: &mut Map<String, Value>) -> bool {
     }
 }
 
+/// A command line given as a list of arguments, as a sandbox's process tool records it:
+/// `["--password", "hunter2"]`, `["docker", "login", "-p", "..."]`, `["mysql", "-pSECRET"]`.
+fn redact_argv(items: &mut [Value]) -> bool {
+    let is_word = |item: &Value, words: &[&str]| {
+        item.as_str().is_some_and(|arg| words.iter().any(|word| arg.ends_with(word)))
+    };
+    let is_mysql = items.iter().any(|item| is_word(item, &["mysql", "mariadb", "mysqldump"]));
+    let is_login = items.iter().any(|item| is_word(item, &["login", "sshpass"]));
+    let mut changed = false;
+    for idx in 0..items.len() {
+        let Some(arg) = items[idx].as_str() else { continue };
+        if is_mysql && arg.len() > 2 && arg.starts_with("-p") && !arg[2..].contains(MARKER) {
+            items[idx] = Value::String(format!("-p{MARKER}"));
+            changed = true;
+            continue;
+        }
+        let Some(flag) = arg.strip_prefix('-') else { continue };
+        let flag = flag.trim_start_matches('-');
+        let Some(Value::String(next)) = items.get(idx + 1) else { continue };
+        let names_secret = (is_login && flag == "p")
+            || (!flag.contains('=')
+                && is_sensitive_name(flag, NameSite::Key, ValueShape::Text(next)));
+        if names_secret && !next.starts_with('-') && !is_placeholder(next) {
+            changed |= replace_with_marker(&mut items[idx + 1]);
+        }
+    }
+    changed
+}
+
 /// `[["Content-Type", "..."], ["X-Api-Key", "..."]]`: a list whose every item is a
 /// two-element array starting with a string is a list of name/value pairs.
 fn redact_pair_list(items: &mut [Value]) -> bool {
@@ -192,4 +222,54 @@ fn redact_pair_list(items: &mut [Value]) -> bool {
         }
     }
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn check(input: Value, expected: Value) {
+        let mut value = input.clone();
+        Scanner::new().redact_value(&mut value);
+        assert_eq!(value, expected, "input: {input}");
+    }
+
+    #[test]
+    fn keys_pairs_and_json_in_strings() {
+        check(json!({"a": {"b": [{"apiKey": 42}]}}), json!({"a": {"b": [{"apiKey": MARKER}]}}));
+        check(
+            json!({"has_password": true, "max_tokens": 10}),
+            json!({"has_password": true, "max_tokens": 10}),
+        );
+        check(
+            json!([{"name": "DB_PASSWORD", "value": "x1"}, {"name": "DB_PASSWORD_FILE", "value": "/run/s"}]),
+            json!([{"name": "DB_PASSWORD", "value": MARKER}, {"name": "DB_PASSWORD_FILE", "value": "/run/s"}]),
+        );
+        check(
+            json!([["Accept", "*/*"], ["X-Api-Key", "k1"]]),
+            json!([["Accept", "*/*"], ["X-Api-Key", MARKER]]),
+        );
+        check(
+            json!({"body": "{\"password\": \"p1\"}"}),
+            json!({"body": "{\"password\":\"<redacted>\"}"}),
+        );
+        check(json!({"body": "{ \"user\": \"a\" }"}), json!({"body": "{ \"user\": \"a\" }"}));
+    }
+
+    #[test]
+    fn argument_lists() {
+        check(json!(["run", "--password", "hunter2pass"]), json!(["run", "--password", MARKER]));
+        check(
+            json!(["docker", "login", "-p", "pw123456"]),
+            json!(["docker", "login", "-p", MARKER]),
+        );
+        check(
+            json!(["mysql", "-uroot", "-pS3cret"]),
+            json!(["mysql", "-uroot", format!("-p{MARKER}")]),
+        );
+        check(json!(["node", "-p", "8080"]), json!(["node", "-p", "8080"]));
+        check(json!(["run", "--api-key", "$API_KEY"]), json!(["run", "--api-key", "$API_KEY"]));
+    }
 }
