@@ -92,15 +92,9 @@ fn is_expression(value: &str) -> bool {
 // not attempted yet.
 pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
     let bytes = text.as_bytes();
-    let mut start = hit;
-    while start > 0 && hit - start < MAX_READ && is_name_byte(bytes[start - 1]) {
-        start -= 1;
-    }
-    let mut end = hit;
-    while end < bytes.len() && end - hit < MAX_READ && is_name_byte(bytes[end]) {
-        end += 1;
-    }
+    let (start, end) = run_around(bytes, hit);
     let is_flag = bytes[start..end].starts_with(b"-");
+    // `--db-password` is the name `db-password`; `password.` ending a sentence is `password`.
     let name_start =
         start + bytes[start..end].iter().take_while(|b| matches!(b, b'-' | b'.')).count();
     let name_end =
@@ -108,6 +102,7 @@ pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usiz
     if name_start >= name_end {
         return end;
     }
+
     let site = match name_start.checked_sub(1).map(|idx| bytes[idx]) {
         Some(b'?' | b'&' | b'#' | b';') => NameSite::Query,
         _ => NameSite::Key,
@@ -121,6 +116,7 @@ pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usiz
         assignment_value(text, name_end, starts_word, is_flag, site)
     };
     let Some(mut value) = value else { return end };
+
     if let Some(scheme_len) = scheme_prefix_len(&text[value.start..value.end]) {
         value.start = skip_blanks(bytes, value.start + scheme_len, false).min(value.end);
     }
@@ -133,6 +129,7 @@ pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usiz
     {
         return end;
     }
+
     let raw_name = &text[name_start..name_end];
     let decoded;
     let name = if raw_name.contains('%') {
@@ -146,6 +143,19 @@ pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usiz
         spans.push(value.start, value.end);
     }
     end
+}
+
+/// The run of name bytes around `hit`, at most [`MAX_READ`] bytes on each side.
+fn run_around(bytes: &[u8], hit: usize) -> (usize, usize) {
+    let mut start = hit;
+    while start > 0 && hit - start < MAX_READ && is_name_byte(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = hit;
+    while end < bytes.len() && end - hit < MAX_READ && is_name_byte(bytes[end]) {
+        end += 1;
+    }
+    (start, end)
 }
 
 /// Where a value sits, whether it was quoted, and whether blanks surround the operator (as in
@@ -183,6 +193,24 @@ fn assignment_value(
     is_flag: bool,
     site: NameSite,
 ) -> Option<ValueSpan> {
+    let assignment = operator_after(text, name_end, starts_word)?;
+    value_at(text, &assignment, is_flag, site)
+}
+
+/// The operators of `name OP value`, longest first.
+const OPERATORS: [&str; 8] = ["===", "!==", ":=", "=>", "==", "!=", "=", ":"];
+
+/// An assignment operator found after a name, and where its value starts.
+struct Assignment {
+    /// The operator, or `None` for blanks alone (`PASSWORD 'x'`, `--password x`).
+    operator: Option<&'static str>,
+    /// Where the value starts.
+    value_idx: usize,
+    /// Whether blanks stand between the name, the operator and the value.
+    spaced: bool,
+}
+
+fn operator_after(text: &str, name_end: usize, starts_word: bool) -> Option<Assignment> {
     let bytes = text.as_bytes();
     let mut idx = name_end;
     let mut name_quoted = false;
@@ -205,52 +233,47 @@ fn assignment_value(
         }
     }
 
-    let rest = &text[idx..];
-    let operator_len = ["===", "!==", ":=", "=>", "==", "!=", "=", ":"]
-        .iter()
-        .find(|operator| rest.starts_with(*operator))
-        .map(|operator| operator.len());
-    let after_operator = idx + operator_len.unwrap_or(0);
-    let is_colon = operator_len == Some(1) && bytes[idx] == b':';
+    let operator = OPERATORS.into_iter().find(|operator| text[idx..].starts_with(operator));
+    let after_operator = idx + operator.map_or(0, str::len);
     let value_idx = skip_blanks(bytes, after_operator, true);
-    let spaced = value_idx > after_operator || (operator_len.is_none() && idx > before_blanks);
+    let spaced = value_idx > after_operator || idx > before_blanks;
+    let is_colon = operator == Some(":");
     // `a:b` without a space inside a chain (`arn:aws:secretsmanager:...:secret:prod`) or a URL
     // is not `name: value`; a name that starts a word (`"X-API-Key:abc"`) still is.
-    if is_colon
-        && !name_quoted
-        && !spaced
-        && !starts_word
-        && !bytes.get(value_idx).is_some_and(|b| QUOTES.contains(b))
-    {
+    let value_quoted = bytes.get(value_idx).is_some_and(|b| QUOTES.contains(b));
+    if is_colon && !name_quoted && !spaced && !starts_word && !value_quoted {
         return None;
     }
     // Newlines may separate `"password":` from its value in pretty JSON, nothing else.
     if !is_colon && text[after_operator..value_idx].contains('\n') {
         return None;
     }
-    let mut value_idx = value_idx;
-    if text[value_idx..].starts_with("Some(") {
-        value_idx += 5;
-    }
-    let spaced = spaced || idx > before_blanks;
+    let value_idx = value_idx + if text[value_idx..].starts_with("Some(") { 5 } else { 0 };
+    Some(Assignment { operator, value_idx, spaced })
+}
+
+/// The value of an assignment: quoted, in braces, a tuple of literals, or unquoted.
+fn value_at(
+    text: &str,
+    assignment: &Assignment,
+    is_flag: bool,
+    site: NameSite,
+) -> Option<ValueSpan> {
+    let Assignment { operator, value_idx, spaced } = *assignment;
+    let bytes = text.as_bytes();
     if starts_quoted(bytes, value_idx) {
         let (start, end) = quoted_at(text, value_idx)?;
         return Some(ValueSpan { start, end, quoted: true, spaced, compound: false });
     }
-    if operator_len.is_none() && !(is_flag && spaced) {
+    if operator.is_none() && !(is_flag && spaced) {
         return None;
     }
     match bytes.get(value_idx) {
         // `PWD={secret}` in an ODBC connection string.
-        Some(b'{') if operator_len == Some(1) && bytes[idx] == b'=' => {
+        Some(b'{') if operator == Some("=") => {
             let close = window(text, value_idx, MAX_READ).find('}')?;
-            Some(ValueSpan {
-                start: value_idx + 1,
-                end: value_idx + close,
-                quoted: true,
-                spaced,
-                compound: false,
-            })
+            let (start, end) = (value_idx + 1, value_idx + close);
+            Some(ValueSpan { start, end, quoted: true, spaced, compound: false })
         }
         // An object literal: its own keys are judged one by one.
         Some(b'{') => None,
@@ -258,16 +281,12 @@ fn assignment_value(
         Some(open @ (b'(' | b'[')) => {
             let close = if *open == b'(' { ')' } else { ']' };
             let inner_len = window(text, value_idx + 1, MAX_READ).find([close, '\n'])?;
-            let inner = &text[value_idx + 1..value_idx + 1 + inner_len];
+            let (start, end) = (value_idx + 1, value_idx + 1 + inner_len);
+            let inner = &text[start..end];
             let has_literal = inner.bytes().any(|b| QUOTES.contains(&b));
             let is_call_free = !inner.contains(['(', '[']);
-            (has_literal && is_call_free).then_some(ValueSpan {
-                start: value_idx + 1,
-                end: value_idx + 1 + inner_len,
-                quoted: true,
-                spaced,
-                compound: true,
-            })
+            let compound = ValueSpan { start, end, quoted: true, spaced, compound: true };
+            (has_literal && is_call_free).then_some(compound)
         }
         _ => {
             let (start, end) = unquoted_at(text, value_idx, site);
