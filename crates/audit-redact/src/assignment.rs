@@ -252,6 +252,16 @@ fn operator_after(text: &str, name_end: usize, starts_word: bool) -> Option<Assi
     Some(Assignment { operator, value_idx, spaced })
 }
 
+/// Whether the value at `value_idx` follows `password` in a `.netrc` line, `machine HOST login
+/// USER password VALUE`, where blanks alone separate names from values.
+fn is_netrc_password(text: &str, value_idx: usize) -> bool {
+    let (_, before) = window_before(text, value_idx, 512);
+    let line = before.rsplit('\n').next().unwrap_or(before);
+    let words: Vec<&str> = line.split_whitespace().collect();
+    matches!(words.as_slice(), [.., "login", _, "password" | "passwd"])
+        && (line.contains("machine ") || line.contains("default "))
+}
+
 /// The value of an assignment: quoted, in braces, a tuple of literals, or unquoted.
 fn value_at(
     text: &str,
@@ -265,7 +275,7 @@ fn value_at(
         let (start, end) = quoted_at(text, value_idx)?;
         return Some(ValueSpan { start, end, quoted: true, spaced, compound: false });
     }
-    if operator.is_none() && !(is_flag && spaced) {
+    if operator.is_none() && !(is_flag && spaced) && !is_netrc_password(text, value_idx) {
         return None;
     }
     match bytes.get(value_idx) {

@@ -492,6 +492,10 @@ mod tests {
             "https://x.example/?session_id=<redacted>&page=2",
         );
         check("sshpass -p S3cretPa55 ssh user@host", "sshpass -p <redacted> ssh user@host");
+        check(
+            "machine api.github.com login octo password gho_notAToken99",
+            "machine api.github.com login octo password <redacted>",
+        );
         check(r#"curl -H "X-API-Key:abc123def456" x"#, r#"curl -H "X-API-Key:<redacted>" x"#);
         check("<password>hunter2isMyPass</password>", "<password><redacted></password>");
         check(

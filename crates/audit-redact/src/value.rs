@@ -70,7 +70,7 @@ impl Scanner {
 
     /// Redacts an object: values under sensitive keys go whole, the rest is walked.
     pub(crate) fn redact_map(&self, map: &mut Map<String, Value>) -> bool {
-        let mut changed = redact_pair_object(map);
+        let mut changed = redact_pair_object(map) | redact_jwk(map);
         for (key, value) in map.iter_mut() {
             if is_sensitive_key(key, value) {
                 changed |= replace_with_marker(value);
@@ -157,6 +157,23 @@ fn replace_with_marker(value: &mut Value) -> bool {
     }
     *value = Value::String(MARKER.to_owned());
     true
+}
+
+/// A JSON Web Key (`{"kty": "RSA", ...}`) keeps its private parts under one-letter names:
+/// `d`, `p`, `q`, `dp`, `dq`, `qi` for RSA and EC, `k` for a symmetric key.
+fn redact_jwk(map: &mut Map<String, Value>) -> bool {
+    if !map.contains_key("kty") {
+        return false;
+    }
+    let mut changed = false;
+    for part in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+        if let Some(value) = map.get_mut(part)
+            && value.is_string()
+        {
+            changed |= replace_with_marker(value);
+        }
+    }
+    changed
 }
 
 /// `{"name": "DB_PASSWORD", "value": "..."}`: the value goes if the name is sensitive.
@@ -256,6 +273,15 @@ mod tests {
             json!({"body": "{\"password\":\"<redacted>\"}"}),
         );
         check(json!({"body": "{ \"user\": \"a\" }"}), json!({"body": "{ \"user\": \"a\" }"}));
+    }
+
+    #[test]
+    fn private_parts_of_a_json_web_key() {
+        check(
+            json!({"kty": "EC", "crv": "P-256", "x": "f83O", "y": "x_FE", "d": "jpsQnnGQ"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "f83O", "y": "x_FE", "d": MARKER}),
+        );
+        check(json!({"d": "2024-01-01"}), json!({"d": "2024-01-01"}));
     }
 
     #[test]
