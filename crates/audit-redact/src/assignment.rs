@@ -110,8 +110,12 @@ pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usiz
     let starts_word = start == 0 || b" \t\r\n\"'`{(,".contains(&bytes[start - 1]);
     let in_tag =
         name_start > 0 && bytes[name_start - 1] == b'<' && bytes.get(name_end) == Some(&b'>');
+    let is_constructor = bytes.get(name_end) == Some(&b'(')
+        && is_credential_constructor(&text[name_start..name_end]);
     let value = if in_tag {
         element_text(text, name_end + 1)
+    } else if is_constructor {
+        literal_list(text, name_end, false)
     } else {
         assignment_value(text, name_end, starts_word, is_flag, site)
     };
@@ -252,6 +256,27 @@ fn operator_after(text: &str, name_end: usize, starts_word: bool) -> Option<Assi
     Some(Assignment { operator, value_idx, spaced })
 }
 
+/// A tuple, list or argument list of literals opening at `open_idx`: `('user', 'secret')`.
+/// Lists holding calls or nested lists are code, not literals.
+fn literal_list(text: &str, open_idx: usize, spaced: bool) -> Option<ValueSpan> {
+    let close = if text.as_bytes()[open_idx] == b'[' { ']' } else { ')' };
+    let inner_len = window(text, open_idx + 1, MAX_READ).find([close, '\n'])?;
+    let (start, end) = (open_idx + 1, open_idx + 1 + inner_len);
+    let inner = &text[start..end];
+    let has_literal = inner.bytes().any(|b| QUOTES.contains(&b));
+    let is_call_free = !inner.contains(['(', '[']);
+    let compound = ValueSpan { start, end, quoted: true, spaced, compound: true };
+    (has_literal && is_call_free).then_some(compound)
+}
+
+/// Whether a called name builds a credential from its arguments: `HTTPBasicAuth('u', 'p')`,
+/// `aiohttp.BasicAuth(...)`, `new UsernamePasswordCredentials(...)`.
+fn is_credential_constructor(name: &str) -> bool {
+    ["BasicAuth", "DigestAuth", "ProxyAuth", "Credentials", "Credential"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
 /// Whether the value at `value_idx` follows `password` in a `.netrc` line, `machine HOST login
 /// USER password VALUE`, where blanks alone separate names from values.
 fn is_netrc_password(text: &str, value_idx: usize) -> bool {
@@ -288,16 +313,7 @@ fn value_at(
         // An object literal: its own keys are judged one by one.
         Some(b'{') => None,
         // A tuple or list of literals, such as `auth=('user', 'secret')`.
-        Some(open @ (b'(' | b'[')) => {
-            let close = if *open == b'(' { ')' } else { ']' };
-            let inner_len = window(text, value_idx + 1, MAX_READ).find([close, '\n'])?;
-            let (start, end) = (value_idx + 1, value_idx + 1 + inner_len);
-            let inner = &text[start..end];
-            let has_literal = inner.bytes().any(|b| QUOTES.contains(&b));
-            let is_call_free = !inner.contains(['(', '[']);
-            let compound = ValueSpan { start, end, quoted: true, spaced, compound: true };
-            (has_literal && is_call_free).then_some(compound)
-        }
+        Some(b'(' | b'[') => literal_list(text, value_idx, spaced),
         _ => {
             let (start, end) = unquoted_at(text, value_idx, site);
             Some(ValueSpan { start, end, quoted: false, spaced, compound: false })

@@ -492,6 +492,7 @@ mod tests {
             "https://x.example/?session_id=<redacted>&page=2",
         );
         check("sshpass -p S3cretPa55 ssh user@host", "sshpass -p <redacted> ssh user@host");
+        check("auth = HTTPBasicAuth('user', 'pa55word!')", "auth = HTTPBasicAuth(<redacted>)");
         check(
             "machine api.github.com login octo password gho_notAToken99",
             "machine api.github.com login octo password <redacted>",
