@@ -19,7 +19,7 @@ use regex::Regex;
 use crate::assignment::{equals_literal, is_placeholder, name_assignment, quoted_at};
 use crate::providers::{CONTEXT_RULES, PROVIDERS};
 use crate::shapes::{
-    password_flag, pem_block, scheme_credential, telegram, url_userinfo, user_flag,
+    oracle_login, password_flag, pem_block, scheme_credential, telegram, url_userinfo, user_flag,
 };
 
 /// What replaces a secret: fixed, so that nothing of the secret (not even its length) shows.
@@ -49,6 +49,8 @@ enum Trigger {
     UserFlag,
     /// `IDENTIFIED BY`: SQL's password clause.
     IdentifiedBy,
+    /// `sqlplus ` or `oracle:thin:`: an Oracle `user/password@database` login.
+    OracleLogin,
     /// `.equals(`: a comparison that reveals the literal compared with a secret name.
     Equals,
 }
@@ -160,6 +162,9 @@ impl Scanner {
             add(flag.into(), Trigger::UserFlag);
         }
         add("IDENTIFIED BY ".into(), Trigger::IdentifiedBy);
+        for word in ["sqlplus ", "oracle:thin:"] {
+            add(word.into(), Trigger::OracleLogin);
+        }
         add(".equals(".into(), Trigger::Equals);
 
         // One case-insensitive automaton: names come in every case (`dbPassword`, `API_KEY`),
@@ -236,6 +241,7 @@ impl Scanner {
                     }
                 }
                 Trigger::Equals => equals_literal(text, start, end, spans),
+                Trigger::OracleLogin => oracle_login(text, end, spans),
             }
         }
     }
@@ -493,6 +499,11 @@ mod tests {
         );
         check("sshpass -p S3cretPa55 ssh user@host", "sshpass -p <redacted> ssh user@host");
         check("auth = HTTPBasicAuth('user', 'pa55word!')", "auth = HTTPBasicAuth(<redacted>)");
+        check("sqlplus scott/t1ger@orcl @script.sql", "sqlplus scott/<redacted>@orcl @script.sql");
+        check(
+            "jdbc:oracle:thin:scott/t1ger@db:1521:orcl",
+            "jdbc:oracle:thin:scott/<redacted>@db:1521:orcl",
+        );
         check(
             "machine api.github.com login octo password gho_notAToken99",
             "machine api.github.com login octo password <redacted>",

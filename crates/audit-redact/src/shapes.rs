@@ -166,3 +166,17 @@ pub(crate) fn user_flag(text: &str, end: usize, spans: &mut Spans) {
     let password_start = end + offset + colon + 1;
     spans.push_value(text, password_start, end + offset + value.len());
 }
+
+/// `sqlplus user/password@db` and `jdbc:oracle:thin:user/password@host`: the part between the
+/// first `/` and the `@`.
+pub(crate) fn oracle_login(text: &str, end: usize, spans: &mut Spans) {
+    let start = skip_blanks(text.as_bytes(), end, false);
+    let login = window(text, start, MAX_READ);
+    let login =
+        login.split(|c: char| c.is_whitespace() || c == '"' || c == '\'').next().unwrap_or("");
+    if let (Some(slash), Some(at)) = (login.find('/'), login.rfind('@'))
+        && slash < at
+    {
+        spans.push_value(text, start + slash + 1, start + at);
+    }
+}
