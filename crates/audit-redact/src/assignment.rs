@@ -2,7 +2,7 @@
 //! and the value, in the spellings of code, configuration files, logs and command lines.
 
 use crate::scan::{MARKER, MAX_READ, Spans, window, window_before};
-use crate::words::{NameSite, ValueShape, is_sensitive_name};
+use crate::words::{NameSite, ValueShape, is_sensitive_name, looks_like_credential};
 
 /// Whether a byte can be part of a name in `name = value`: `x-api-key`, `db.password`,
 /// `api%5Fkey`.
@@ -87,9 +87,10 @@ fn is_expression(value: &str) -> bool {
 /// Handles a name word at `hit`: finds the whole name around it, then an assignment after
 /// it, and pushes the value's span if the name is sensitive. Returns where the name ends, so
 /// that other words of the same name are not judged again.
-// FIXME: a secret named in prose, without an operator (`the password is hunter2`), is not
-// found. Telling it from prose such as `password reset email sent` needs more than word rules;
-// not attempted yet.
+// FIXME: a secret named in prose is found only after `is` or `was` and only if it looks like a
+// credential (`the password is Summer2024!`, not `the password is required`); `my password
+// hunter2` and all-lowercase passwords in prose are missed. Telling them from prose such as
+// `password reset email sent` needs more than word rules.
 pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usize {
     let bytes = text.as_bytes();
     let (start, end) = run_around(bytes, hit);
@@ -204,6 +205,9 @@ fn assignment_value(
 /// The operators of `name OP value`, longest first.
 const OPERATORS: [&str; 8] = ["===", "!==", ":=", "=>", "==", "!=", "=", ":"];
 
+/// Words that join a name to its value in prose, each with the blank that must follow it.
+const PROSE_OPERATORS: [&str; 2] = ["is ", "was "];
+
 /// An assignment operator found after a name, and where its value starts.
 struct Assignment {
     /// The operator, or `None` for blanks alone (`PASSWORD 'x'`, `--password x`).
@@ -237,7 +241,11 @@ fn operator_after(text: &str, name_end: usize, starts_word: bool) -> Option<Assi
         }
     }
 
-    let operator = OPERATORS.into_iter().find(|operator| text[idx..].starts_with(operator));
+    let mut operator = OPERATORS.into_iter().find(|operator| text[idx..].starts_with(operator));
+    // Prose: `the password is Summer2024!`. The value must then look like a credential.
+    if operator.is_none() && idx > before_blanks {
+        operator = PROSE_OPERATORS.into_iter().find(|word| text[idx..].starts_with(word));
+    }
     let after_operator = idx + operator.map_or(0, str::len);
     let value_idx = skip_blanks(bytes, after_operator, true);
     let spaced = value_idx > after_operator || idx > before_blanks;
@@ -299,6 +307,17 @@ fn value_at(
     if starts_quoted(bytes, value_idx) {
         let (start, end) = quoted_at(text, value_idx)?;
         return Some(ValueSpan { start, end, quoted: true, spaced, compound: false });
+    }
+    if operator.is_some_and(|operator| PROSE_OPERATORS.contains(&operator)) {
+        let (start, end) = unquoted_at(text, value_idx, site);
+        let value = ValueShape::Text(&text[start..end]);
+        return looks_like_credential(value).then_some(ValueSpan {
+            start,
+            end,
+            quoted: false,
+            spaced: false,
+            compound: false,
+        });
     }
     if operator.is_none() && !(is_flag && spaced) && !is_netrc_password(text, value_idx) {
         return None;

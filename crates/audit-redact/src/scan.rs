@@ -392,6 +392,8 @@ mod tests {
             "auth=ok user=bob",
             "fetch(url, { credentials: 'include' })",
             "Use the --password flag to set it",
+            "The password is required and the token is expired.",
+            "the token was 8 characters long",
             "if (password === confirmPassword) {}",
             "user.password = await bcrypt.hash(password, 10);",
             "password = input(\"Password: \")",
@@ -499,6 +501,7 @@ mod tests {
         );
         check("sshpass -p S3cretPa55 ssh user@host", "sshpass -p <redacted> ssh user@host");
         check("auth = HTTPBasicAuth('user', 'pa55word!')", "auth = HTTPBasicAuth(<redacted>)");
+        check("the admin password is Summer2024! now", "the admin password is <redacted> now");
         check("sqlplus scott/t1ger@orcl @script.sql", "sqlplus scott/<redacted>@orcl @script.sql");
         check(
             "jdbc:oracle:thin:scott/t1ger@db:1521:orcl",

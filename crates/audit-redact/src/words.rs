@@ -264,7 +264,7 @@ fn ends_with_ignore_case(word: &str, ending: &str) -> bool {
 
 /// Whether a value under a weak name is more than a word: a compound value, or text of at
 /// least 8 characters with a digit, mixed case or base64 punctuation.
-fn looks_like_credential(value: ValueShape<'_>) -> bool {
+pub(crate) fn looks_like_credential(value: ValueShape<'_>) -> bool {
     match value {
         ValueShape::Compound => true,
         ValueShape::Number => false,
