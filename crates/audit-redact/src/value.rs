@@ -1,5 +1,7 @@
 //! Redacting JSON values: keys at every depth, name/value pair lists, and JSON inside strings.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::assignment::is_placeholder;
@@ -51,8 +53,16 @@ impl Scanner {
             return false;
         }
         if looks_like_json && let Ok(mut inner) = serde_json::from_str::<Value>(trimmed) {
-            // A changed inner document is written back compactly; an unchanged one keeps its
-            // bytes, layout included.
+            // Spans replaced in the text itself keep the document's layout; the walk over the
+            // result checks that the key rules find nothing more.
+            if let Cow::Owned(scanned) = self.redact(text)
+                && let Ok(mut rescanned) = serde_json::from_str::<Value>(scanned.trim())
+                && !self.redact_value(&mut rescanned)
+            {
+                *text = scanned;
+                return true;
+            }
+            // Otherwise the redacted document is written back compactly.
             if self.redact_value(&mut inner) {
                 *text = inner.to_string();
                 return true;
@@ -60,8 +70,8 @@ impl Scanner {
             return false;
         }
         match self.redact(text) {
-            std::borrow::Cow::Borrowed(_) => false,
-            std::borrow::Cow::Owned(redacted) => {
+            Cow::Borrowed(_) => false,
+            Cow::Owned(redacted) => {
                 *text = redacted;
                 true
             }
@@ -268,9 +278,14 @@ mod tests {
             json!([["Accept", "*/*"], ["X-Api-Key", "k1"]]),
             json!([["Accept", "*/*"], ["X-Api-Key", MARKER]]),
         );
+        // JSON in a string keeps its layout when spans suffice, not when a whole object goes.
         check(
             json!({"body": "{\"password\": \"p1\"}"}),
-            json!({"body": "{\"password\":\"<redacted>\"}"}),
+            json!({"body": "{\"password\": \"<redacted>\"}"}),
+        );
+        check(
+            json!({"body": "{\"auth\": {\"k\": 1}}"}),
+            json!({"body": "{\"auth\":\"<redacted>\"}"}),
         );
         check(json!({"body": "{ \"user\": \"a\" }"}), json!({"body": "{ \"user\": \"a\" }"}));
     }
