@@ -288,11 +288,13 @@ fn is_credential_constructor(name: &str) -> bool {
 /// Whether the value at `value_idx` follows `password` in a `.netrc` line, `machine HOST login
 /// USER password VALUE`, where blanks alone separate names from values.
 fn is_netrc_password(text: &str, value_idx: usize) -> bool {
-    let (_, before) = window_before(text, value_idx, 512);
-    let line = before.rsplit('\n').next().unwrap_or(before);
-    let words: Vec<&str> = line.split_whitespace().collect();
-    matches!(words.as_slice(), [.., "login", _, "password" | "passwd"])
-        && (line.contains("machine ") || line.contains("default "))
+    let before = text[..value_idx].trim_end_matches([' ', '\t']);
+    if !(before.ends_with(" password") || before.ends_with(" passwd")) {
+        return false;
+    }
+    let (_, line) = window_before(before, before.len(), 512);
+    let line = line.rsplit('\n').next().unwrap_or(line);
+    line.contains(" login ") && (line.contains("machine ") || line.contains("default "))
 }
 
 /// The value of an assignment: quoted, in braces, a tuple of literals, or unquoted.
