@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// How each input line is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LineMode {
+enum LineMode {
     /// One JSON value per line; a string is free text, an audit event goes through the full
     /// event path (truncation included), anything else is redacted like event details.
     Json,
@@ -24,8 +24,14 @@ pub(crate) enum LineMode {
     Text,
 }
 
-/// Runs the command over stdin and stdout.
-pub(crate) fn run(mode: LineMode) -> anyhow::Result<ExitCode> {
+/// Runs the command over stdin and stdout, with the mode its `--snippet` and `--text` flags
+/// ask for.
+pub(crate) fn run(snippet: bool, text: bool) -> anyhow::Result<ExitCode> {
+    let mode = match (snippet, text) {
+        (_, true) => LineMode::Text,
+        (true, false) => LineMode::Snippet,
+        (false, false) => LineMode::Json,
+    };
     let stdout = io::stdout();
     let flush_each_line = stdout.is_terminal();
     let mut out = BufWriter::new(stdout.lock());

@@ -46,11 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check => check(),
-        Command::Redact { snippet, text } => cmd_redact::run(match (snippet, text) {
-            (_, true) => cmd_redact::LineMode::Text,
-            (true, false) => cmd_redact::LineMode::Snippet,
-            (false, false) => cmd_redact::LineMode::Json,
-        }),
+        Command::Redact { snippet, text } => cmd_redact::run(snippet, text),
     };
     match result {
         Ok(code) => code,
