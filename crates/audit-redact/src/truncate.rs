@@ -16,10 +16,14 @@ pub(crate) fn truncate_chars(text: &str, limit: usize) -> Option<String> {
         return None;
     }
     let (cut, _) = text.char_indices().nth(limit)?;
-    if let Some(kept) = text.strip_suffix(TRUNCATION_SUFFIX)
-        && kept.chars().count() <= limit
-    {
-        return None;
+    // Text already cut, here or by the original implementation (which ends a cut with
+    // `...`), is not cut again.
+    for suffix in [TRUNCATION_SUFFIX, "..."] {
+        if let Some(kept) = text.strip_suffix(suffix)
+            && kept.chars().count() <= limit
+        {
+            return None;
+        }
     }
     let mut kept = &text[..cut];
     for stub_len in (1..MARKER.len()).rev() {
@@ -48,5 +52,6 @@ mod tests {
         assert_eq!(truncate_chars(&text, 6).unwrap(), format!("abc{TRUNCATION_SUFFIX}"));
         let once = truncate_chars("abcdefgh", 4).unwrap();
         assert_eq!(truncate_chars(&once, 4), None);
+        assert_eq!(truncate_chars("abcd...", 4), None);
     }
 }
