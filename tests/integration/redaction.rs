@@ -423,3 +423,35 @@ mod properties {
         }
     }
 }
+
+/// The original implementation's files (`shared/ncp-compat/`) kept `apiKey`, nested passwords,
+/// headers in arrays and `user:pass@` in URLs; scrubbed, none is left, and every line is still
+/// there.
+#[test]
+fn files_of_the_original_implementation_scrub_clean() {
+    let compat = tests::shared_dir().join("ncp-compat");
+    let leaked = [
+        "NOT-REDACTED",
+        "NESTED-TOKEN",
+        "IN-ARRAY",
+        "hunter2",
+        "user:pass@",
+        "api_key=SECRET",
+        "token=abc",
+    ];
+    let mut n_files = 0;
+    for case in fs::read_dir(&compat).unwrap() {
+        for file in fs::read_dir(case.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let input = fs::read_to_string(&path).unwrap();
+            let (stdout, stderr, code) = run_redact(&[], &input);
+            assert_eq!(code, Some(0), "{}: {stderr}", path.display());
+            assert_eq!(stdout.lines().count(), input.lines().count(), "{}", path.display());
+            for secret in leaked {
+                assert!(!stdout.contains(secret), "{secret} left in {}", path.display());
+            }
+            n_files += 1;
+        }
+    }
+    assert!(n_files >= 8, "only {n_files} files found under {}", compat.display());
+}
