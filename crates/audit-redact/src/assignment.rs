@@ -280,9 +280,22 @@ fn literal_list(text: &str, open_idx: usize, spaced: bool) -> Option<ValueSpan> 
 /// Whether a called name builds a credential from its arguments: `HTTPBasicAuth('u', 'p')`,
 /// `aiohttp.BasicAuth(...)`, `new UsernamePasswordCredentials(...)`.
 fn is_credential_constructor(name: &str) -> bool {
-    ["BasicAuth", "DigestAuth", "ProxyAuth", "Credentials", "Credential"]
+    let is_constructor = ["BasicAuth", "DigestAuth", "ProxyAuth", "Credentials", "Credential"]
         .iter()
-        .any(|suffix| name.ends_with(suffix))
+        .any(|suffix| name.ends_with(suffix));
+    is_constructor || is_credential_setter(name)
+}
+
+/// Whether a called name sets a credential: `setPassword("...")`, `set_api_key("...")`,
+/// `withToken("...")`.
+fn is_credential_setter(name: &str) -> bool {
+    let name = name.rsplit('.').next().unwrap_or(name);
+    ["set", "with"].iter().any(|verb| {
+        name.len() > verb.len()
+            && name.as_bytes()[..verb.len()].eq_ignore_ascii_case(verb.as_bytes())
+            && matches!(name.as_bytes()[verb.len()], b'A'..=b'Z' | b'_')
+            && is_sensitive_name(&name[verb.len()..], NameSite::Key, ValueShape::Compound)
+    })
 }
 
 /// Whether the value at `value_idx` follows `password` in a `.netrc` line, `machine HOST login

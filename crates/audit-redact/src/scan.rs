@@ -396,6 +396,7 @@ mod tests {
             "auth=ok user=bob",
             "fetch(url, { credentials: 'include' })",
             "Use the --password flag to set it",
+            "form.setPasswordVisible(true); setTokenCount(tokens.length);",
             "The password is required and the token is expired.",
             "the token was 8 characters long",
             "if (password === confirmPassword) {}",
@@ -505,6 +506,7 @@ mod tests {
         );
         check("sshpass -p S3cretPa55 ssh user@host", "sshpass -p <redacted> ssh user@host");
         check("auth = HTTPBasicAuth('user', 'pa55word!')", "auth = HTTPBasicAuth(<redacted>)");
+        check(r#"client.setPassword("setterPass123");"#, "client.setPassword(<redacted>);");
         check("the admin password is Summer2024! now", "the admin password is <redacted> now");
         check("sqlplus scott/t1ger@orcl @script.sql", "sqlplus scott/<redacted>@orcl @script.sql");
         check(
