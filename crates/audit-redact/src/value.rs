@@ -88,7 +88,9 @@ impl Scanner {
                 changed |= self.redact_value(value);
             }
         }
-        let may_hold_secret = |key: &String| key.len() >= MIN_SECRET_KEY_LEN && !self.is_quiet(key);
+        let may_hold_secret = |key: &String| {
+            key.len() >= MIN_SECRET_KEY_LEN && !is_event_model_key(key) && !self.is_quiet(key)
+        };
         if map.keys().any(|key| may_hold_secret(key) && self.redact(key) != key.as_str()) {
             changed |= self.redact_keys(map);
         }
