@@ -112,6 +112,13 @@ impl Default for Redactor {
 }
 
 /// An event that went through a [`Redactor`]: the only thing a sink writes.
+///
+/// No code outside this crate can make one except through [`Redactor::redact`]:
+///
+/// ```compile_fail
+/// let event = audit_core::AuditEvent::code_execution_start("password = 'hunter2'");
+/// let forged = audit_redact::RedactedEvent { event };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedactedEvent {
     event: AuditEvent,
