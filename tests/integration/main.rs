@@ -3,5 +3,6 @@
 mod config;
 mod core_events;
 mod query;
+mod redaction;
 mod sink;
 mod verify;

@@ -7,6 +7,8 @@ mod bench_query;
 use std::env;
 use std::process::{Command, ExitCode};
 
+mod redaction;
+
 /// One step of CI: a name for the log and the cargo arguments that run it.
 struct Step {
     name: &'static str,
@@ -41,10 +43,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("score-redaction") => match redaction::score() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("score-redaction: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Some("bench-redact") => redaction::bench(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  ci    format, clippy, tests, docs\n  \
-                 bench-query [MB]    time query/stats/tail reading against jq, rg, gunzip"
+                "usage: cargo xtask <task>\n\ntasks:\n  ci               format, clippy, tests, docs\n  \
+                 bench-query [MB]  time query/stats/tail reading against jq, rg, gunzip\n  \
+                 score-redaction  score ncp-audit redact on the shared corpus\n  \
+                 bench-redact     time redaction per event"
             );
             ExitCode::from(2)
         }

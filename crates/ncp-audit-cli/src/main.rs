@@ -19,6 +19,7 @@ mod cmd_stats;
 mod cmd_tail;
 mod cmd_verify;
 // The engine of query, stats and tail: it returns values and never prints; the commands do.
+mod cmd_redact;
 #[deny(clippy::print_stdout, clippy::print_stderr)]
 mod query;
 #[deny(clippy::print_stdout, clippy::print_stderr)]
@@ -89,6 +90,20 @@ enum Command {
     ///
     /// Exits 0 (also when the reader of stdout goes away), 2 on error.
     Tail(cmd_tail::TailArgs),
+    /// Redact secrets from stdin, one line out for each line in.
+    ///
+    /// Each line is a JSON value: a string is free text, an audit event is redacted and cut
+    /// as the writer would, anything else is redacted like event details. Exits 0 when
+    /// every line was read as asked, 1 when some line was not JSON (it is still written,
+    /// redacted as text, and reported on stderr), 2 on error.
+    Redact {
+        /// Treat each JSON string as a code snippet: redact, then cut to 500 characters.
+        #[arg(long, conflicts_with = "text")]
+        snippet: bool,
+        /// Treat each raw line as free text, for plain-text logs.
+        #[arg(long)]
+        text: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +117,7 @@ fn main() -> ExitCode {
         Command::Query(args) => cmd_query::run(args),
         Command::Stats(args) => cmd_stats::run(args),
         Command::Tail(args) => cmd_tail::run(args),
+        Command::Redact { snippet, text } => cmd_redact::run(snippet, text),
     };
     match result {
         Ok(code) => code,
