@@ -52,8 +52,45 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         args.dir.display()
     );
     let leaks = describe(&args.dir, session_id.as_str(), &mut report)?;
+    let intact = describe_integrity(&args.dir, &mut report)?;
+    describe_next_steps(&args.dir, session_id.as_str(), &mut report);
     print(&report)?;
-    Ok(if leaks == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if leaks == 0 && intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Checks the integrity chain of the whole directory, as `ncp-audit verify` does; says
+/// whether it is intact.
+fn describe_integrity(dir: &std::path::Path, report: &mut String) -> anyhow::Result<bool> {
+    let verified = audit_sink::verify_dir(dir, |_| {})
+        .with_context(|| format!("verifying {}", dir.display()))?;
+    let verdict = verified.verdict();
+    let lines: u64 = verified.files.iter().map(|file| file.lines).sum();
+    let head = verified.head.map(|link| link.seq).unwrap_or(0);
+    let _ = writeln!(report, "\nIntegrity");
+    let _ = match verdict {
+        audit_sink::Verdict::Intact => writeln!(
+            report,
+            "  intact: {lines} lines in {} file(s), every one chained (head seq {head})",
+            verified.files.len()
+        ),
+        other => writeln!(report, "  {other:?}: run `ncp-audit verify` for the details"),
+    };
+    Ok(verdict == audit_sink::Verdict::Intact)
+}
+
+/// The commands an operator would run next on this directory.
+fn describe_next_steps(dir: &std::path::Path, session_id: &str, report: &mut String) {
+    let dir = dir.display();
+    let _ = writeln!(report, "\nNext, as an operator");
+    for command in [
+        format!("ncp-audit query --dir {dir} --severity warning --format table"),
+        format!("ncp-audit query --dir {dir} --session {session_id} --type 'network_*'"),
+        format!("ncp-audit stats --dir {dir}"),
+        format!("ncp-audit verify {dir}"),
+        format!("jq -c 'select(.outcome == \"blocked\")' {dir}/audit-*.jsonl"),
+    ] {
+        let _ = writeln!(report, "  {command}");
+    }
 }
 
 /// What a sandbox running an AI's code for one user does in a few minutes.
