@@ -42,10 +42,12 @@ fn main() {
     }
 
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let report = verify_dir(dir.path(), |_| {}).expect("verify");
+    let cpu = cpu_seconds() - cpu_before;
     let elapsed = started.elapsed();
     assert_eq!(report.verdict(), Verdict::Intact);
-    print_result(written, n_events, file_idx, elapsed);
+    print_result(written, n_events, file_idx, elapsed, cpu);
 }
 
 fn sample_event(n: i64) -> AuditEvent {
@@ -61,11 +63,28 @@ fn sample_event(n: i64) -> AuditEvent {
 }
 
 #[expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
-fn print_result(bytes: usize, n_events: i64, n_files: u32, elapsed: Duration) {
+fn print_result(bytes: usize, n_events: i64, n_files: u32, elapsed: Duration, cpu: f64) {
     let megabytes = bytes as f64 / 1e6;
     println!(
-        "verified {megabytes:.0} MB ({n_events} lines, {n_files} files) in {:.2}s: {:.0} MB/s",
+        "verified {megabytes:.0} MB ({n_events} lines, {n_files} files) in {:.2}s: {:.0} MB/s; \
+         {cpu:.2} CPU-seconds: {:.0} MB per CPU-second",
         elapsed.as_secs_f64(),
-        megabytes / elapsed.as_secs_f64()
+        megabytes / elapsed.as_secs_f64(),
+        megabytes / cpu.max(1e-9),
     );
+}
+
+/// CPU time (user and system) this process has used, from `/proc/self/stat`, so that the
+/// result means something on a machine shared with other work. `NaN` where unavailable.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let Some(after_name) = stat.rsplit_once(')').map(|(_, rest)| rest) else { return f64::NAN };
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |idx: usize| fields.get(idx).and_then(|field| field.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
+    }
 }
