@@ -175,6 +175,11 @@ fn the_file_rolls_over_at_utc_midnight_while_running() {
     assert_eq!(checkpoint.event_type, EventType::AuditCheckpoint);
     assert_eq!(checkpoint.details["previous"]["file"], "audit-2026-12-03.jsonl");
     assert_eq!(checkpoint.details["previous"]["lastSeq"], 3);
+    assert_eq!(checkpoint.details["previous"]["firstSeq"], 1);
+    assert_eq!(checkpoint.details["previous"]["lines"], 3);
+    // The span is the events' own timestamps (made by the system clock, not the test's).
+    let span = &checkpoint.details["previous"];
+    assert!(span["firstTimestamp"].as_str() <= span["lastTimestamp"].as_str(), "{span}");
 }
 
 #[test]

@@ -105,6 +105,50 @@ pub(crate) fn seq_range_of(path: &Path) -> Option<(u64, u64)> {
     read.ok().and(range)
 }
 
+/// What a checkpoint says about a finished segment: its sequence range, line count and time
+/// span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SegmentSummary {
+    pub(crate) first_seq: u64,
+    pub(crate) last_seq: u64,
+    pub(crate) lines: u64,
+    pub(crate) first_timestamp: Option<String>,
+    pub(crate) last_timestamp: Option<String>,
+}
+
+/// Summarizes the chained lines of the segment at `path` (gzipped or not), if it has any.
+pub(crate) fn summarize_segment(path: &Path) -> Option<SegmentSummary> {
+    let mut summary: Option<SegmentSummary> = None;
+    let read = for_each_segment_line(path, |line| {
+        let Some(chained) = split_chained_line(line) else { return };
+        let timestamp = timestamp_of(line);
+        match &mut summary {
+            None => {
+                summary = Some(SegmentSummary {
+                    first_seq: chained.seq,
+                    last_seq: chained.seq,
+                    lines: 1,
+                    first_timestamp: timestamp.clone(),
+                    last_timestamp: timestamp,
+                });
+            }
+            Some(summary) => {
+                summary.last_seq = chained.seq;
+                summary.lines += 1;
+                summary.last_timestamp = timestamp;
+            }
+        }
+    });
+    read.ok().and(summary)
+}
+
+/// The timestamp of a line in the writer's shape, which always opens with it.
+fn timestamp_of(line: &[u8]) -> Option<String> {
+    let rest = line.strip_prefix(b"{\"timestamp\":\"")?;
+    let end = rest.iter().position(|&byte| byte == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok().map(str::to_owned)
+}
+
 /// The last chained link of the newest segment other than `active`, for a directory whose
 /// head anchor is gone or behind.
 pub(crate) fn newest_segment_head(dir: &Path, active: &SegmentName) -> Option<ChainHead> {

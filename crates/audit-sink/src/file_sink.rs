@@ -13,7 +13,8 @@ use audit_redact::{RedactedEvent, Redactor};
 use audit_core::{ChainLink, append_chained_line};
 
 use crate::chain_state::{
-    ChainHead, last_link_of, newest_segment_head, read_head, seq_range_of, write_head,
+    ChainHead, last_link_of, newest_segment_head, read_head, seq_range_of, summarize_segment,
+    write_head,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::compress::{Compressor, temp_owner};
@@ -362,6 +363,21 @@ impl FileSink {
         if let Some(previous) = &head.file {
             let mut previous_details = Details::new();
             previous_details.insert("file".into(), previous.clone().into());
+            // The previous file's range, count and time span, read back from it (it may have
+            // been compressed meanwhile): what an auditor checks a file against.
+            let path = self.options.dir.join(previous);
+            let gz_path = self.options.dir.join(format!("{previous}.gz"));
+            let summary = summarize_segment(&path).or_else(|| summarize_segment(&gz_path));
+            if let Some(summary) = summary.filter(|summary| summary.last_seq == head.link.seq) {
+                previous_details.insert("firstSeq".into(), summary.first_seq.into());
+                previous_details.insert("lines".into(), summary.lines.into());
+                if let Some(first) = summary.first_timestamp {
+                    previous_details.insert("firstTimestamp".into(), first.into());
+                }
+                if let Some(last) = summary.last_timestamp {
+                    previous_details.insert("lastTimestamp".into(), last.into());
+                }
+            }
             previous_details.insert("lastSeq".into(), head.link.seq.into());
             previous_details.insert("lastHash".into(), head.link.hash_hex().into());
             details.insert("previous".into(), previous_details.into());
