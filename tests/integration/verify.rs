@@ -396,3 +396,131 @@ fn what_the_writer_writes_verifies_and_tampering_with_it_does_not() {
     assert_eq!(verdict, Verdict::Tampered);
     assert!(has(&kinds, FindingKind::Deleted), "{kinds:?}");
 }
+
+#[test]
+fn a_missing_head_anchor_is_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 2, 5);
+    let mut lines = read_lines(&paths[1]);
+    lines.pop();
+    write_lines(&paths[1], &lines);
+    fs::remove_file(dir.path().join(HEAD_FILE)).unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::AnchorMissing), "{kinds:?}");
+}
+
+#[test]
+fn a_pruning_record_cannot_excuse_a_file_missing_from_the_middle() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 6);
+    // A forged record claims retention removed the middle file; retention only ever removes
+    // the oldest.
+    let middle = read_lines(&paths[1]);
+    let first = audit_core::split_chained_line(middle[0].as_bytes()).unwrap().seq;
+    let name = paths[1].file_name().unwrap().to_str().unwrap().to_owned();
+    fs::remove_file(&paths[1]).unwrap();
+    let mut last_lines = read_lines(&paths[2]);
+    let last = audit_core::split_chained_line(last_lines.last().unwrap().as_bytes()).unwrap();
+    let details = json!({"files": [name.clone()],
+        "ranges": [{"file": name, "firstSeq": first, "lastSeq": first + 5}]});
+    let record = AuditEvent::new(EventType::AuditFilesPruned, details.as_object().unwrap().clone());
+    let mut bytes = Vec::new();
+    let head = append_chained_line(last.link(), record.to_json_line().as_bytes(), &mut bytes);
+    last_lines.push(String::from_utf8(bytes).unwrap().trim_end().to_owned());
+    write_lines(&paths[2], &last_lines);
+    fs::write(
+        dir.path().join(HEAD_FILE),
+        json!({"seq": head.seq, "hash": head.hash_hex()}).to_string(),
+    )
+    .unwrap();
+
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::FileMissing), "{kinds:?}");
+}
+
+#[test]
+fn stripping_the_chain_from_a_newer_file_is_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 5);
+    let stripped: Vec<String> = read_lines(&paths[2])
+        .iter()
+        .map(|line| {
+            let chained = audit_core::split_chained_line(line.as_bytes()).unwrap();
+            format!("{}}}", std::str::from_utf8(chained.event_prefix).unwrap())
+        })
+        .collect();
+    write_lines(&paths[2], &stripped);
+    fs::remove_file(dir.path().join(HEAD_FILE)).unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::Modified), "{kinds:?}");
+}
+
+/// Moving from the original implementation: the writer continues the old day file, whose
+/// first lines carry no chain. Those lines are another system's, not tampering.
+#[test]
+fn the_original_implementations_day_file_continued_by_the_writer_verifies() {
+    use audit_sink::AuditLogger;
+
+    let dir = tempfile::tempdir().unwrap();
+    let today = Timestamp::now().utc_date();
+    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    let old = fs::read(compat.join("audit-2026-12-03.jsonl")).unwrap();
+    fs::write(dir.path().join(format!("audit-{today}.jsonl")), old).unwrap();
+    let logger = AuditLogger::builder().dir(dir.path()).build().unwrap();
+    logger.log(AuditEvent::code_execution_start("return 1"));
+    logger.shutdown().unwrap();
+
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert_eq!(report.findings_of(FindingKind::ForeignLines).len(), 27);
+}
+
+/// Verifying a directory while writers rotate, compress and prune in it sees one consistent
+/// instant: never a false alarm.
+#[test]
+fn verifying_while_writers_rotate_gives_no_false_alarm() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use audit_sink::{AuditLogger, Retention};
+
+    let dir = tempfile::tempdir().unwrap();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for writer_idx in 0..2 {
+            let (dir, done) = (dir.path(), &done);
+            scope.spawn(move || {
+                let logger = AuditLogger::builder()
+                    .dir(dir)
+                    .max_file_size_bytes(3_000)
+                    .compress_rotated(true)
+                    .retention(Retention { max_files: 4, ..Retention::default() })
+                    .build()
+                    .unwrap();
+                let mut idx = 0;
+                while !done.load(Ordering::Relaxed) {
+                    idx += 1;
+                    logger.log(
+                        AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
+                            .with_detail("writer", writer_idx)
+                            .with_detail("i", idx),
+                    );
+                    if idx % 5 == 0 {
+                        logger.flush().unwrap();
+                    }
+                }
+                logger.shutdown().unwrap();
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        for _ in 0..15 {
+            let report = verify_dir(dir.path(), |_| {}).unwrap();
+            assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+}

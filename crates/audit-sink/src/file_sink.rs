@@ -255,6 +255,13 @@ impl FileSink {
         let mut file_has_events = size > 0;
         if size == 0 {
             self.push_checkpoint(&mut head, None);
+        } else if head.link == ChainLink::GENESIS {
+            // The chain starts in a file another system began (the original implementation
+            // used the same daily names): say how many of its lines are not ours, so that a
+            // verifier accepts exactly those and no line slipped in later.
+            let foreign_lines = count_lines(&self.active_ref().file, size)
+                .map_err(|error| self.error("read", error))?;
+            self.push_adoption_checkpoint(&mut head, foreign_lines);
         }
         let limit = self.options.max_file_size_bytes;
         let mut line_idx = 0;
@@ -384,6 +391,23 @@ impl FileSink {
         }
         let now = self.options.clock.now();
         let event = AuditEvent::new(EventType::AuditCheckpoint, details).at(now);
+        let mut line = Vec::new();
+        self.options.redactor.redact(event).write_json_line(&mut line);
+        line.pop();
+        head.link = append_chained_line(head.link, &line, &mut self.out);
+        head.file = Some(active_name);
+    }
+
+    /// Queues the first chained line of a directory whose active file already holds
+    /// `foreign_lines` lines of another system.
+    fn push_adoption_checkpoint(&mut self, head: &mut ChainHead, foreign_lines: u64) {
+        let active_name = self.active_ref().name.to_string();
+        let mut details = Details::new();
+        details.insert("reason".into(), "adopted".into());
+        details.insert("file".into(), active_name.clone().into());
+        details.insert("foreignLines".into(), foreign_lines.into());
+        let event =
+            AuditEvent::new(EventType::AuditCheckpoint, details).at(self.options.clock.now());
         let mut line = Vec::new();
         self.options.redactor.redact(event).write_json_line(&mut line);
         line.pop();
@@ -612,6 +636,22 @@ impl Sink for FileSink {
 /// The device and inode of the file at `path`, if there is one.
 fn identity_of(path: &Path) -> Option<(u64, u64)> {
     fs::metadata(path).ok().map(|metadata| (metadata.dev(), metadata.ino()))
+}
+
+/// The number of lines in the first `len` bytes of `file`.
+fn count_lines(file: &File, len: u64) -> io::Result<u64> {
+    let mut buffer = vec![0; 1 << 16];
+    let (mut offset, mut count) = (0, 0);
+    while offset < len {
+        let want = usize::try_from(len - offset).unwrap_or(usize::MAX).min(buffer.len());
+        let n_read = file.read_at(&mut buffer[..want], offset)?;
+        if n_read == 0 {
+            break;
+        }
+        count += memchr::memchr_iter(b'\n', &buffer[..n_read]).count() as u64;
+        offset += n_read as u64;
+    }
+    Ok(count)
 }
 
 /// Appends a newline when a non-empty file does not end with one.

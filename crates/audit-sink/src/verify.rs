@@ -28,6 +28,7 @@ use audit_core::{ChainLink, LenientEvent, split_chained_line};
 use flate2::read::MultiGzDecoder;
 
 use crate::chain_state::read_head;
+use crate::file_sink::LOCK_FILE_NAME;
 use crate::naming::SegmentName;
 
 /// The head anchor's file name: the newest link, rewritten by the writer after each batch.
@@ -58,6 +59,9 @@ pub enum FindingKind {
     Pruned,
     /// A file written by another system (no chain data). Not tampering; not checked.
     ForeignFile,
+    /// Lines another system wrote before the chain began, in a file the writer continued.
+    /// Not tampering; not checked.
+    ForeignLines,
     /// The last line of the newest file lacks its end: a writer stopped mid-write. Not
     /// tampering by itself.
     TornLine,
@@ -75,6 +79,8 @@ pub enum FindingKind {
     TailTruncated,
     /// A whole file is gone.
     FileMissing,
+    /// The head anchor is gone, so a truncated tail of the newest file cannot be ruled out.
+    AnchorMissing,
     /// Files hold each other's content (their names are out of sequence order).
     FilesSwapped,
     /// A file could not be read (IO error, corrupt gzip).
@@ -87,6 +93,7 @@ impl FindingKind {
         match self {
             FindingKind::Pruned => "pruned",
             FindingKind::ForeignFile => "foreign-file",
+            FindingKind::ForeignLines => "foreign-lines",
             FindingKind::TornLine => "torn-line",
             FindingKind::Modified => "modified",
             FindingKind::Deleted => "deleted",
@@ -95,6 +102,7 @@ impl FindingKind {
             FindingKind::Duplicated => "duplicated",
             FindingKind::TailTruncated => "tail-truncated",
             FindingKind::FileMissing => "file-missing",
+            FindingKind::AnchorMissing => "anchor-missing",
             FindingKind::FilesSwapped => "files-swapped",
             FindingKind::Unreadable => "unreadable",
         }
@@ -106,6 +114,7 @@ impl FindingKind {
             self,
             FindingKind::Pruned
                 | FindingKind::ForeignFile
+                | FindingKind::ForeignLines
                 | FindingKind::TornLine
                 | FindingKind::Unreadable
         )
@@ -208,17 +217,72 @@ impl VerifyReport {
 
 /// Why a directory could not be verified at all.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot list {}: {source}", dir.display())]
+#[error("cannot list {}", dir.display())]
 pub struct VerifyError {
     dir: PathBuf,
     source: io::Error,
 }
 
-/// A file of the directory, named by this system or by another.
+/// A file of the directory, named by this system or by another, opened while the directory
+/// was locked, with the length it had then.
 struct Candidate {
     name: String,
-    path: PathBuf,
+    file: File,
+    len: u64,
     segment: Option<SegmentName>,
+}
+
+/// What the directory held at one instant: its files, opened, and the head anchor.
+struct Snapshot {
+    candidates: Vec<Candidate>,
+    head: Option<(ChainLink, Option<String>)>,
+}
+
+/// Lists and opens the audit files of `dir` and reads its head anchor under a shared lock on
+/// the writers' lock file, so that no append, rotation, compression or pruning happens in
+/// between. The lock is held only for that: verification then reads the open files up to the
+/// lengths they had, so writers carry on meanwhile, and a file renamed, compressed or deleted
+/// after the snapshot is still read as it was.
+fn snapshot(dir: &Path) -> Result<Snapshot, VerifyError> {
+    let wrap = |source| VerifyError { dir: dir.to_owned(), source };
+    // A directory no writer ever used has no lock file, and nothing to wait for.
+    let lock = File::open(dir.join(LOCK_FILE_NAME)).ok();
+    if let Some(lock) = &lock {
+        lock.lock_shared().map_err(wrap)?;
+    }
+
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(wrap)? {
+        let name = entry.map_err(wrap)?.file_name().to_string_lossy().into_owned();
+        let is_log =
+            name.starts_with("audit-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.gz"));
+        if is_log {
+            names.push(name);
+        }
+    }
+    let mut candidates = Vec::new();
+    for name in &names {
+        // A `.gz` beside its original is a compression not yet settled: the original is
+        // whole, so it alone is read.
+        let original = name.strip_suffix(".gz");
+        if original.is_some_and(|original| names.iter().any(|other| other == original)) {
+            continue;
+        }
+        let path = dir.join(name);
+        let opened = File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
+        match opened {
+            Ok((len, file)) => {
+                let segment = SegmentName::parse(name);
+                candidates.push(Candidate { name: name.clone(), file, len, segment });
+            }
+            // Deleted between the listing and the open: by someone not holding the lock.
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(VerifyError { dir: path, source: error }),
+        }
+    }
+    let head = read_head(dir);
+    drop(lock);
+    Ok(Snapshot { candidates, head })
 }
 
 /// Verifies every audit file of `dir`.
@@ -231,20 +295,8 @@ struct Candidate {
 /// [`VerifyError`] when the directory cannot be listed. Unreadable files are findings, not
 /// errors.
 pub fn verify_dir(dir: &Path, mut progress: impl FnMut(u64)) -> Result<VerifyReport, VerifyError> {
-    let wrap = |source| VerifyError { dir: dir.to_owned(), source };
-    let mut candidates = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(wrap)? {
-        let entry = entry.map_err(wrap)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_log =
-            name.starts_with("audit-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.gz"));
-        if is_log {
-            let segment = SegmentName::parse(&name);
-            candidates.push(Candidate { path: entry.path(), name, segment });
-        }
-    }
-    // Ours in time order; foreign names after them by name. A day file and its compressed
-    // form never both stay for long, but if they do both are read.
+    let Snapshot { mut candidates, head } = snapshot(dir)?;
+    // Ours in time order; foreign names after them by name.
     candidates.sort_by(|a, b| match (&a.segment, &b.segment) {
         (Some(x), Some(y)) => x.cmp_time(y).then(x.compressed.cmp(&y.compressed)),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -256,18 +308,25 @@ pub fn verify_dir(dir: &Path, mut progress: impl FnMut(u64)) -> Result<VerifyRep
     let mut report = VerifyReport { files: Vec::new(), findings: Vec::new(), head: None };
     let mut scans = Vec::new();
     let mut bytes_read = 0;
-    for candidate in &candidates {
+    for candidate in candidates {
         let scan = scan_file(candidate);
         bytes_read += scan.report.bytes;
         progress(bytes_read);
         scans.push(scan);
     }
+    // The first file, in time order, that holds chained lines: a file named like ours but
+    // without any chain that sorts after it was written when the writer was already chaining.
+    verifier.first_chained = scans
+        .iter()
+        .filter(|scan| scan.chained)
+        .filter_map(|scan| scan.segment.clone())
+        .min_by(|a, b| a.cmp_time(b));
 
     order_by_sequence(&mut scans, &mut report.findings);
     for scan in scans {
         verifier.check_file(scan, &mut report);
     }
-    verifier.finish(dir, &mut report);
+    verifier.finish(head, &mut report);
     Ok(report)
 }
 
@@ -281,14 +340,20 @@ struct RawLine<'a> {
 /// A file read into memory-light form: its report so far and a way to replay its lines.
 struct Scan {
     report: FileReport,
-    path: PathBuf,
+    file: File,
+    len: u64,
+    segment: Option<SegmentName>,
     compressed: bool,
     first_seq: Option<u64>,
     chained: bool,
 }
 
-fn open_reader(path: &Path, compressed: bool) -> io::Result<Box<dyn Read>> {
-    let file = File::open(path)?;
+/// A reader over the first `len` bytes of `file` (what it held at the snapshot), decompressed
+/// when `compressed`. Each call starts from the beginning.
+fn open_reader(file: &File, len: u64, compressed: bool) -> io::Result<Box<dyn Read>> {
+    let mut file = file.try_clone()?;
+    io::Seek::seek(&mut file, io::SeekFrom::Start(0))?;
+    let file = file.take(len);
     Ok(if compressed {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
     } else {
@@ -302,12 +367,13 @@ fn open_reader(path: &Path, compressed: bool) -> io::Result<Box<dyn Read>> {
 /// Lines are handed out in place from a large read buffer; only a line that straddles two
 /// reads is moved, so the cost per line is finding its newline.
 fn for_each_line(
-    path: &Path,
+    file: &File,
+    len: u64,
     compressed: bool,
     mut each: impl FnMut(RawLine<'_>) -> bool,
 ) -> io::Result<u64> {
     const CHUNK: usize = 1 << 20;
-    let mut reader = open_reader(path, compressed)?;
+    let mut reader = open_reader(file, len, compressed)?;
     let mut buffer = vec![0u8; CHUNK];
     // `buffer[..filled]` holds data; `buffer[..start]` was already handed out.
     let (mut start, mut filled) = (0, 0);
@@ -350,25 +416,38 @@ fn for_each_line(
 
 /// First pass over a file: is it chained, and where does its sequence start? Reads only up
 /// to the first chained line.
-fn scan_file(candidate: &Candidate) -> Scan {
+fn scan_file(candidate: Candidate) -> Scan {
     let compressed = candidate.name.ends_with(".gz");
     let mut report = FileReport::new(candidate.name.clone());
     let mut first_seq = None;
-    let mut n_lines = 0;
-    let result = for_each_line(&candidate.path, compressed, |line| {
+    let (mut n_lines, mut n_bytes) = (0, 0);
+    // Reads up to the first chained line: the whole file when it has none, so that a file
+    // with another system's lines before the writer's is still checked.
+    let result = for_each_line(&candidate.file, candidate.len, compressed, |line| {
         n_lines += 1;
+        n_bytes += line.bytes.len() as u64 + u64::from(line.complete);
         if let Some(chained) = split_chained_line(line.bytes) {
             first_seq = Some(chained.seq);
             return false;
         }
-        // A file whose first lines carry no chain is foreign; look no further than a few.
-        n_lines < 16
+        true
     });
     if let Err(error) = result {
         report.add(FindingKind::Unreadable, None, format!("cannot read: {error}"));
     }
     let chained = first_seq.is_some();
-    Scan { report, path: candidate.path.clone(), compressed, first_seq, chained }
+    if !chained {
+        (report.lines, report.bytes) = (n_lines, n_bytes);
+    }
+    Scan {
+        report,
+        file: candidate.file,
+        len: candidate.len,
+        segment: candidate.segment,
+        compressed,
+        first_seq,
+        chained,
+    }
 }
 
 /// Puts chained files in sequence order and reports any pair whose names disagree.
@@ -429,6 +508,8 @@ struct Verifier {
     /// does produce, and where its finding sits in the current file, so the next line can tell
     /// an edited hash from an edited content, and a forged line from a modified one.
     suspect: Option<Suspect>,
+    /// The earliest of the writer's files that holds chained lines.
+    first_chained: Option<SegmentName>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -471,7 +552,19 @@ impl Verifier {
     fn check_file(&mut self, mut scan: Scan, report: &mut VerifyReport) {
         let file_idx = report.files.len();
         if !scan.chained {
-            if scan.report.findings.is_empty() {
+            let after_chain_began = match (&scan.segment, &self.first_chained) {
+                (Some(name), Some(first)) => name.cmp_time(first).is_gt(),
+                _ => false,
+            };
+            if after_chain_began {
+                scan.report.add(
+                    FindingKind::Modified,
+                    None,
+                    "no chain data in a file named and dated as the writer's, after the chain \
+                     began: its chain data was removed"
+                        .to_owned(),
+                );
+            } else if scan.report.findings.is_empty() {
                 scan.report.add(
                     FindingKind::ForeignFile,
                     None,
@@ -489,7 +582,7 @@ impl Verifier {
         let mut first_last: Option<(u64, u64)> = None;
         let mut torn: Option<u64> = None;
 
-        let result = for_each_line(&scan.path, scan.compressed, |line| {
+        let result = for_each_line(&scan.file, scan.len, scan.compressed, |line| {
             file.lines += 1;
             file.bytes += line.bytes.len() as u64 + u64::from(line.complete);
             if let Some(number) = torn.take() {
@@ -500,6 +593,9 @@ impl Verifier {
                 self.check_unchained(&mut file, &line, &mut torn);
                 return true;
             };
+            if !self.seen_any {
+                self.settle_foreign_lines(&mut file, chained.event_prefix);
+            }
             self.check_line(&mut file, file_idx, line.number, chained, first_chained);
             first_chained = false;
             self.seen_any = true;
@@ -537,6 +633,15 @@ impl Verifier {
         if damaged {
             file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
             self.max_seq += 1;
+        } else if !self.seen_any {
+            // Before the first chained line of the directory: another system's lines, in a
+            // file the writer later continued (the original implementation used the same
+            // daily names).
+            file.add(
+                FindingKind::ForeignLines,
+                Some(line.number),
+                "written before the chain began, by another system; not checked".into(),
+            );
         } else if serde_json::from_slice::<serde::de::IgnoredAny>(line.bytes).is_err() {
             // Not JSON and no trace of a chain: the start of a line a writer was killed in
             // the middle of, which the next writer ended with a newline. It never got a place
@@ -552,6 +657,36 @@ impl Verifier {
                 Some(line.number),
                 "line without chain data inside a chained file".into(),
             );
+        }
+    }
+
+    /// At the chain's first line: lines before it count as another system's only when that
+    /// line is the writer's adoption checkpoint and names exactly their number; otherwise they
+    /// were slipped in.
+    fn settle_foreign_lines(&self, file: &mut FileReport, first_prefix: &[u8]) {
+        let n_foreign =
+            file.findings.iter().filter(|f| f.kind == FindingKind::ForeignLines).count() as u64;
+        if n_foreign == 0 {
+            return;
+        }
+        let declared = is_checkpoint(first_prefix)
+            .then(|| std::str::from_utf8(first_prefix).ok())
+            .flatten()
+            .and_then(|prefix| LenientEvent::parse(&format!("{prefix}}}")).ok())
+            .filter(|event| {
+                event.get_path("details.reason").and_then(|v| v.as_str()) == Some("adopted")
+            })
+            .and_then(|event| event.get_path("details.foreignLines").and_then(|v| v.as_u64()));
+        if declared == Some(n_foreign) {
+            return;
+        }
+        for finding in &mut file.findings {
+            if finding.kind == FindingKind::ForeignLines {
+                finding.kind = FindingKind::Inserted;
+                finding.detail = "line without chain data before the chain began, which no \
+                                  adoption checkpoint accounts for"
+                    .into();
+            }
         }
     }
 
@@ -689,8 +824,17 @@ impl Verifier {
     }
 
     /// Classifies the gaps nothing filled, and checks the head anchor.
-    fn finish(mut self, dir: &Path, report: &mut VerifyReport) {
-        if let Some((head_link, head_file)) = read_head(dir) {
+    fn finish(mut self, head: Option<(ChainLink, Option<String>)>, report: &mut VerifyReport) {
+        if self.seen_any && head.is_none() {
+            report.findings.push(Finding {
+                kind: FindingKind::AnchorMissing,
+                line: None,
+                detail: format!(
+                    "{HEAD_FILE} is missing: the newest lines could have been cut with no trace"
+                ),
+            });
+        }
+        if let Some((head_link, head_file)) = head {
             if head_link.seq > self.max_seq {
                 // The newest lines are gone: the head names the file that held them.
                 if let Some(file) = head_file {
@@ -742,7 +886,9 @@ impl Verifier {
             .filter(|(_, first, last)| *first <= gap.to && *last >= gap.from)
             .map(|(name, _, _)| name.as_str())
             .collect();
-        let covered = self.covered_by_pruning(gap.from, gap.to);
+        // Retention deletes the oldest files only: a gap after surviving lines is not pruning,
+        // whatever a record claims.
+        let covered = gap.from == 1 && self.covered_by_pruning(gap.from, gap.to);
         let (kind, detail) = if covered {
             (FindingKind::Pruned, format!("{range} removed by retention ({})", pruned.join(", ")))
         } else if !gap.at_file_start {
