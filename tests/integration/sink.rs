@@ -975,3 +975,65 @@ fn a_failed_compression_shows_in_the_status_and_keeps_the_file() {
     assert!(status.healthy, "a background failure loses nothing");
     assert_eq!(read_text(&dir.path().join("audit-2026-12-02.jsonl")), original);
 }
+
+/// Runs `ncp-audit record` into `dir` with `input` on stdin and the given extra variables;
+/// returns the exit code and stderr.
+fn record(dir: &Path, input: &str, vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let ncp_home = dir.join("ncp-home");
+    let mut child = tests::ncp_audit()
+        .args(["record", "--dir"])
+        .arg(dir.join("audit"))
+        .env("NCP_HOME", &ncp_home)
+        .envs(vars.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let output = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    (output.status.code(), String::from_utf8(output.stderr).unwrap())
+}
+
+#[test]
+fn record_refuses_the_audit_systems_own_record_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = AuditEvent::new(EventType::AuditFilesPruned, Default::default()).to_json_line();
+    let input = format!("\u{feff}{}\r\n\n   \n{forged}\n", event(1).to_json_line());
+    let (code, stderr) = record(dir.path(), &input, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stdin:4: rejected: type: audit_files_pruned records are written by the \
+                         audit system itself"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 recorded, 1 rejected, 1 written"), "{stderr}");
+    assert_eq!(all_events(&dir.path().join("audit")).len(), 1);
+
+    // `check` accepts and refuses exactly the same lines.
+    let mut child = tests::ncp_audit()
+        .arg("check")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 valid, 1 invalid"), "{stderr}");
+}
+
+#[test]
+fn record_fails_when_accepted_events_were_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let input: String = (0..20_000).map(|idx| event(idx).to_json_line() + "\n").collect();
+    let vars = [("NCP_AUDIT_BACKPRESSURE", "drop"), ("NCP_AUDIT_QUEUE_BUDGET_MB", "0.01")];
+    let (code, stderr) = record(dir.path(), &input, &vars);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("accepted events were not written"), "{stderr}");
+}

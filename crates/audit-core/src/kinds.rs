@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A word outside one of the closed vocabularies.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {vocabulary} {word:?}; expected one of {expected}")]
+#[error("unknown {vocabulary} {word}; expected one of {expected}")]
 pub struct UnknownWord {
     vocabulary: &'static str,
     word: String,
@@ -16,8 +16,11 @@ pub struct UnknownWord {
 
 impl UnknownWord {
     fn new(vocabulary: &'static str, word: &str, all: &[&'static str]) -> UnknownWord {
-        // The word came from a file or a producer: keep the message short whatever it holds.
-        let word: String = word.chars().take(64).collect();
+        // The word came from a file or a producer, and a misplaced value may be a secret:
+        // echo only what looks like a word of a vocabulary.
+        let is_word_like = word.len() <= 40
+            && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(&byte));
+        let word = if is_word_like { format!("{word:?}") } else { "(value not shown)".to_owned() };
         UnknownWord { vocabulary, word, expected: all.join(", ") }
     }
 }
@@ -252,6 +255,9 @@ mod tests {
         );
         // Case matters: the wire spelling is lowercase only.
         assert!("Info".parse::<Severity>().is_err());
+        // A value that does not look like a word may be a secret in the wrong place.
+        let error = "Bearer supersecrettoken123".parse::<Outcome>().unwrap_err().to_string();
+        assert!(error.starts_with("unknown outcome (value not shown); expected"), "{error}");
     }
 
     #[test]

@@ -49,37 +49,17 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening the audit directory {}", config.dir.display()))?;
 
     let (mut n_recorded, mut n_invalid) = (0_u64, 0_u64);
-    let mut stdin = io::stdin().lock();
-    let mut bytes = Vec::new();
-    for line_number in 1_u64.. {
-        bytes.clear();
-        let n_read = stdin
-            .read_until(b'\n', &mut bytes)
-            .with_context(|| format!("reading stdin line {line_number}"))?;
-        if n_read == 0 {
-            break;
+    let stdin = io::stdin().lock();
+    for_each_producer_line(stdin, |line_number, parsed| match parsed {
+        Ok(event) => {
+            logger.log(event);
+            n_recorded += 1;
         }
-        // A line that is not UTF-8 is one bad line, not the end of the stream.
-        let Ok(line) = std::str::from_utf8(&bytes) else {
+        Err(error) => {
             n_invalid += 1;
-            eprintln!("stdin:{line_number}: rejected: not UTF-8");
-            continue;
-        };
-        let line = line.strip_suffix('\n').unwrap_or(line);
-        if line.trim().is_empty() {
-            continue;
+            eprintln!("stdin:{line_number}: rejected: {error}");
         }
-        match AuditEvent::from_json(line) {
-            Ok(event) => {
-                logger.log(event);
-                n_recorded += 1;
-            }
-            Err(error) => {
-                n_invalid += 1;
-                eprintln!("stdin:{line_number}: rejected: {error}");
-            }
-        }
-    }
+    })?;
 
     let status = logger.shutdown().context("writing the recorded events")?;
     eprintln!(
@@ -87,5 +67,66 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         status.written,
         config.dir.display()
     );
+    // Sampling leaves events out on purpose (and says so in the log); anything else that was
+    // accepted and not written is a failure of this run, whatever the log declares.
+    let n_lost = status.lost + status.dropped;
+    if n_lost > 0 {
+        let cause = status.last_error.as_deref().unwrap_or("the queue was full (backpressure: drop)");
+        anyhow::bail!("{n_lost} accepted events were not written: {cause}");
+    }
     Ok(if n_invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Reads producer lines from `input` and hands each non-blank one, parsed strictly, to
+/// `each` with its line number. `record` and `check` share it, so they accept and refuse
+/// the same lines: a UTF-8 byte order mark before the first line and a CR before a newline
+/// are dropped, blank lines are skipped, and the audit system's own record types
+/// (`audit_*`) are refused: only the writer may declare losses, pruning or checkpoints.
+///
+/// # Errors
+///
+/// When `input` cannot be read.
+pub(crate) fn for_each_producer_line(
+    mut input: impl BufRead,
+    mut each: impl FnMut(u64, Result<AuditEvent, String>),
+) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    for line_number in 1_u64.. {
+        bytes.clear();
+        let n_read = input
+            .read_until(b'\n', &mut bytes)
+            .with_context(|| format!("reading stdin line {line_number}"))?;
+        if n_read == 0 {
+            return Ok(());
+        }
+        let mut line = bytes.as_slice();
+        if line_number == 1 {
+            line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+        }
+        line = line.strip_suffix(b"\n").unwrap_or(line);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        // A line that is not UTF-8 is one bad line, not the end of the stream.
+        let Ok(line) = std::str::from_utf8(line) else {
+            each(line_number, Err("not UTF-8".to_owned()));
+            continue;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = AuditEvent::from_json(line).map_err(|error| error.to_string()).and_then(
+            |event| {
+                if event.event_type.is_audit_internal() {
+                    Err(format!(
+                        "type: {} records are written by the audit system itself, not by \
+                         producers",
+                        event.event_type
+                    ))
+                } else {
+                    Ok(event)
+                }
+            },
+        );
+        each(line_number, parsed);
+    }
+    unreachable!("the loop returns at the end of the input")
 }

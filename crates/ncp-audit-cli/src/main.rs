@@ -3,7 +3,7 @@
 //! Exit codes: 0 success, 1 the command ran and found a problem in its input, 2 error (bad
 //! arguments, unreadable files). Each subcommand documents what else its codes mean.
 
-use std::io::{self, BufRead};
+use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,8 +39,9 @@ struct Cli {
 enum Command {
     /// Check that each line on stdin is a valid audit event, strictly, without writing it.
     ///
-    /// Each invalid line is reported on stderr with its number and what is wrong. Exits 0
-    /// when every line is valid, 1 when any is not.
+    /// Each invalid line is reported on stderr with its number and what is wrong; blank lines
+    /// are skipped, as `record` does. Exits 0 when every line is valid, 1 when any is not, 2
+    /// when stdin cannot be read.
     Check,
     /// Print the effective configuration and where each value came from.
     ///
@@ -65,8 +66,11 @@ enum Command {
     /// to the audit directory.
     ///
     /// Each invalid line is rejected with its number on stderr; the valid ones are written.
-    /// Exits 0 when every line was valid and written, 1 when any line was rejected, 2 on an
-    /// error (the directory cannot be opened, or events could not be written).
+    /// The audit system's own record types (audit_*) are refused. Retention applies as
+    /// configured (maxFiles: 5 rotated files by default; --max-files 0 keeps all). Exits 0
+    /// when every line was valid and written, 1 when any line was rejected, 2 on an error
+    /// (the directory cannot be opened, or accepted events could not be written: a full disk,
+    /// a drop under backpressure).
     Record(cmd_record::RecordArgs),
     /// Run a realistic Code-Mode sandbox session through the whole pipeline into a directory,
     /// then show what an operator would see.
@@ -129,18 +133,14 @@ fn main() -> ExitCode {
 }
 
 fn check() -> anyhow::Result<ExitCode> {
-    let stdin = io::stdin().lock();
     let (mut n_valid, mut n_invalid) = (0_u64, 0_u64);
-    for (line_idx, line) in stdin.lines().enumerate() {
-        let line = line.with_context(|| format!("reading stdin line {}", line_idx + 1))?;
-        match audit_core::AuditEvent::from_json(&line) {
-            Ok(_) => n_valid += 1,
-            Err(error) => {
-                n_invalid += 1;
-                eprintln!("stdin:{}: {error}", line_idx + 1);
-            }
+    cmd_record::for_each_producer_line(io::stdin().lock(), |line_number, parsed| match parsed {
+        Ok(_) => n_valid += 1,
+        Err(error) => {
+            n_invalid += 1;
+            eprintln!("stdin:{line_number}: {error}");
         }
-    }
+    })?;
     eprintln!("{n_valid} valid, {n_invalid} invalid");
     Ok(if n_invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
