@@ -419,9 +419,14 @@ fn a_torn_last_line_is_terminated_before_appending() {
 
     let text = read_text(&active);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
     assert_eq!(lines[1], "{\"timestamp\":\"2026-12-03T11:", "the torn line stays recognisable");
-    assert_eq!(AuditEvent::from_json(lines[2]).unwrap().details["idx"], 1);
+    // The file held no chained line: the writer's first line says how many are not its own.
+    let adopted = AuditEvent::from_json(lines[2]).unwrap();
+    assert_eq!(adopted.event_type, EventType::AuditCheckpoint);
+    assert_eq!(adopted.details["reason"], "adopted");
+    assert_eq!(adopted.details["foreignLines"], 2);
+    assert_eq!(AuditEvent::from_json(lines[3]).unwrap().details["idx"], 1);
 }
 
 #[test]
@@ -1007,8 +1012,10 @@ fn record_refuses_the_audit_systems_own_record_types() {
     let (code, stderr) = record(dir.path(), &input, &[]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains("stdin:4: rejected: type: audit_files_pruned records are written by the \
-                         audit system itself"),
+        stderr.contains(
+            "stdin:4: rejected: type: audit_files_pruned records are written by the \
+                         audit system itself"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("1 recorded, 1 rejected, 1 written"), "{stderr}");
@@ -1036,4 +1043,23 @@ fn record_fails_when_accepted_events_were_not_written() {
     let (code, stderr) = record(dir.path(), &input, &vars);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("accepted events were not written"), "{stderr}");
+}
+
+#[test]
+fn the_writer_never_follows_a_symlink_planted_at_the_active_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let audit = dir.path().join("audit");
+    fs::create_dir(&audit).unwrap();
+    std::os::unix::fs::symlink(&victim, audit.join("audit-2026-12-03.jsonl")).unwrap();
+    let clock = clock(NOON);
+    let opened = builder(&audit, &clock).build();
+    if let Ok(logger) = opened {
+        logger.log(event(1));
+        assert!(logger.flush().is_err());
+        let status = logger.shutdown().unwrap();
+        assert!(!status.healthy);
+    }
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
 }

@@ -203,8 +203,15 @@ impl FileSink {
     }
 
     fn open_lock(&self, path: &Path) -> Result<DirLock, SinkError> {
-        let open =
-            || OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path);
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+        };
         let file = match open() {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 self.create_dir()?;
@@ -454,8 +461,15 @@ impl FileSink {
     }
 
     fn open_active(&self, name: SegmentName, path: &Path) -> Result<Active, SinkError> {
-        let open =
-            || OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(path);
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+        };
         let file = match open() {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 self.create_dir()?;

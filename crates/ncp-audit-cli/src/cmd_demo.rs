@@ -33,7 +33,10 @@ const PLANTED_SECRETS: [(&str, &str); 5] = [
 pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     // The design's defaults, whatever this machine configures: the demo shows the product as
     // it ships.
-    let config = audit_config::AuditConfig { dir: args.dir.clone(), ..Default::default() };
+    // Retention is off, so that pointing the demo at a directory that holds a history deletes
+    // none of it.
+    let config =
+        audit_config::AuditConfig { dir: args.dir.clone(), max_files: 0, ..Default::default() };
     let logger = AuditLogger::from_config(&config)
         .with_context(|| format!("opening the audit directory {}", args.dir.display()))?;
     let session_id = SessionId::generate().context("making a session id")?;

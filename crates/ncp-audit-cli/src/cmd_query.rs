@@ -247,6 +247,11 @@ pub(crate) fn csv_row(event: &LenientEvent, escape: bool) -> String {
             escape_controls(&cell, &mut escaped);
             cell = escaped;
         }
+        // A logged value must not become a formula in the spreadsheet an operator opens the
+        // file in: a cell that would start one is prefixed with a quote, as OWASP advises.
+        if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            cell.insert(0, '\'');
+        }
         if cell.contains([',', '"', '\n', '\r']) {
             row.push('"');
             row.push_str(&cell.replace('"', "\"\""));

@@ -71,7 +71,8 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     // accepted and not written is a failure of this run, whatever the log declares.
     let n_lost = status.lost + status.dropped;
     if n_lost > 0 {
-        let cause = status.last_error.as_deref().unwrap_or("the queue was full (backpressure: drop)");
+        let cause =
+            status.last_error.as_deref().unwrap_or("the queue was full (backpressure: drop)");
         anyhow::bail!("{n_lost} accepted events were not written: {cause}");
     }
     Ok(if n_invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -113,8 +114,8 @@ pub(crate) fn for_each_producer_line(
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = AuditEvent::from_json(line).map_err(|error| error.to_string()).and_then(
-            |event| {
+        let parsed =
+            AuditEvent::from_json(line).map_err(|error| error.to_string()).and_then(|event| {
                 if event.event_type.is_audit_internal() {
                     Err(format!(
                         "type: {} records are written by the audit system itself, not by \
@@ -124,8 +125,7 @@ pub(crate) fn for_each_producer_line(
                 } else {
                     Ok(event)
                 }
-            },
-        );
+            });
         each(line_number, parsed);
     }
     unreachable!("the loop returns at the end of the input")

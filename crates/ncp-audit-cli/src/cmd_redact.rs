@@ -59,8 +59,19 @@ fn redact_lines(
 ) -> anyhow::Result<u64> {
     let redactor = Redactor::new(RedactionPolicy::default());
     let mut n_invalid = 0;
-    for (line_idx, line) in input.lines().enumerate() {
+    for (line_idx, line) in input.split(b'\n').enumerate() {
         let line = line.with_context(|| format!("reading stdin line {}", line_idx + 1))?;
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        // Plain-text logs hold stray bytes now and then: a line that is not UTF-8 is read with
+        // replacement characters rather than ending the run.
+        let line = match std::str::from_utf8(line) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => {
+                n_invalid += 1;
+                eprintln!("stdin:{}: not UTF-8; invalid bytes replaced", line_idx + 1);
+                String::from_utf8_lossy(line)
+            }
+        };
         let redacted = match mode {
             LineMode::Text => redactor.redact_text(&line).into_owned(),
             LineMode::Json | LineMode::Snippet => match serde_json::from_str::<Value>(&line) {

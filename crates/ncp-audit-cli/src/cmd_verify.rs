@@ -80,9 +80,10 @@ fn write_human(out: &mut impl Write, report: &VerifyReport, elapsed: Duration) -
     let seconds = elapsed.as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "\n{}: {} files, {head}; {:.1} MB in {:.2}s ({:.0} MB/s)",
+        "\n{}: {} file{}, {head}; {:.1} MB in {:.2}s ({:.0} MB/s)",
         verdict_word(report.verdict()),
         report.files.len(),
+        if report.files.len() == 1 { "" } else { "s" },
         n_bytes as f64 / 1e6,
         seconds,
         n_bytes as f64 / 1e6 / seconds,
