@@ -455,3 +455,30 @@ fn files_of_the_original_implementation_scrub_clean() {
     }
     assert!(n_files >= 8, "only {n_files} files found under {}", compat.display());
 }
+
+/// Regressions from a tester's run: credentials after an auth scheme in an authentication
+/// header go whatever they look like, and `pw` names a password.
+#[test]
+fn auth_headers_and_short_password_names() {
+    let redactor = Redactor::new(audit_redact::RedactionPolicy::default());
+    let check = |input: &str, expected: &str| {
+        assert_eq!(redactor.redact_text(input), expected, "input {input:?}");
+    };
+    check("Authorization: Bearer abc.def.ghi", "Authorization: Bearer <redacted>");
+    check("auth=Bearer abcdefghijk", "auth=Bearer <redacted>");
+    check(
+        r#"curl -H "Authorization: Bearer abcdefghijklmnopqrstuvwxyz" x"#,
+        r#"curl -H "Authorization: Bearer <redacted>" x"#,
+    );
+    check("x-auth: Basic dXNlcg", "x-auth: Basic <redacted>");
+    // Prose and placeholders stay.
+    check("Bearer token required", "Bearer token required");
+    check("Authorization: Bearer <token>", "Authorization: Bearer <token>");
+    check("set the header to Bearer authentication", "set the header to Bearer authentication");
+
+    let value = serde_json::json!({"pw": "hunter2x", "db_pw": "x", "pwLength": 12, "pwa": "app"});
+    assert_eq!(
+        redactor.redact_json(value),
+        serde_json::json!({"pw": "<redacted>", "db_pw": "<redacted>", "pwLength": 12, "pwa": "app"})
+    );
+}

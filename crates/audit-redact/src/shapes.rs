@@ -27,6 +27,10 @@ pub(crate) fn scheme_credential(text: &str, start: usize, end: usize, spans: &mu
     let is_token_scheme = text[start..end].eq_ignore_ascii_case("token ");
     let credential_like = if is_token_scheme {
         looks_secret(ValueShape::Text(credential))
+    } else if follows_auth_name(text, start) {
+        // `Authorization: Bearer x`, `auth=Bearer x`, `-H "Authorization: Basic x"`: what
+        // follows the scheme is a credential whatever it looks like.
+        credential.len() >= 3 && !is_placeholder(credential)
     } else {
         credential.len() >= 8
             && (has_digit || (has_upper && has_lower) || credential.ends_with('='))
@@ -34,6 +38,29 @@ pub(crate) fn scheme_credential(text: &str, start: usize, end: usize, spans: &mu
     if credential_like {
         spans.push(cred_start, cred_end);
     }
+}
+
+/// Whether the auth scheme at `start` is the value of a header or setting named for
+/// authentication (`Authorization:`, `auth=`, `"authorization": "`), looking back a few bytes.
+fn follows_auth_name(text: &str, start: usize) -> bool {
+    let (_, before) = window_before(text, start, 32);
+    let before = before.trim_end_matches(|c: char| c == ' ' || c == '"' || c == '\'' || c == '\\');
+    let Some(name_end) = before.strip_suffix([':', '=']) else { return false };
+    let name_end =
+        name_end.trim_end_matches(|c: char| c == ' ' || c == '"' || c == '\'' || c == '\\');
+    // Walk back over ASCII name bytes only, so the cut always falls on a character boundary.
+    let bytes = name_end.as_bytes();
+    let mut name_start = bytes.len();
+    while name_start > 0
+        && (bytes[name_start - 1].is_ascii_alphanumeric() || b"-_".contains(&bytes[name_start - 1]))
+    {
+        name_start -= 1;
+    }
+    let name = name_end[name_start..].to_ascii_lowercase();
+    let name = name.trim_start_matches("x-").trim_start_matches("proxy-");
+    matches!(name, "authorization" | "auth" | "authentication" | "www-authenticate")
+        || name.ends_with("_auth")
+        || name.ends_with("-auth")
 }
 
 /// A private key block: its body goes, up to `-----END` or, if the text was cut, to the end.
