@@ -44,10 +44,9 @@ pub(crate) fn scheme_credential(text: &str, start: usize, end: usize, spans: &mu
 /// authentication (`Authorization:`, `auth=`, `"authorization": "`), looking back a few bytes.
 fn follows_auth_name(text: &str, start: usize) -> bool {
     let (_, before) = window_before(text, start, 32);
-    let before = before.trim_end_matches(|c: char| c == ' ' || c == '"' || c == '\'' || c == '\\');
+    let before = before.trim_end_matches([' ', '"', '\'', '\\']);
     let Some(name_end) = before.strip_suffix([':', '=']) else { return false };
-    let name_end =
-        name_end.trim_end_matches(|c: char| c == ' ' || c == '"' || c == '\'' || c == '\\');
+    let name_end = name_end.trim_end_matches([' ', '"', '\'', '\\']);
     // Walk back over ASCII name bytes only, so the cut always falls on a character boundary.
     let bytes = name_end.as_bytes();
     let mut name_start = bytes.len();
