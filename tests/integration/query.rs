@@ -434,7 +434,10 @@ impl Follower {
     }
 
     fn expect(&self, seq: i64) {
-        let line = self.lines.recv_timeout(Duration::from_secs(10)).expect("a line within 10 s");
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("seq {seq} within 10 s"));
         assert_eq!(seqs(&line), [seq]);
     }
 }
@@ -559,4 +562,33 @@ fn a_file_being_compressed_is_read_once() {
     // Named alone, the .gz is read even though its twin is beside it.
     let (code, stdout, _) = run(&["query", "--file", gz.to_str().unwrap()]);
     assert_eq!((code, seqs(&stdout)), (0, vec![1]));
+}
+
+/// Several rotations between two looks of `tail -f` leave whole files in between; none of
+/// their lines may be skipped.
+#[test]
+fn tail_follows_through_several_rotations_between_two_looks() {
+    let dir = tempfile::tempdir().unwrap();
+    let active = dir.path().join("audit-2026-12-03.jsonl");
+    fs::write(&active, format!("{}\n", seq_line("2026-12-03T10:00:00.000Z", 0))).unwrap();
+    let follower = Follower::start(dir.path());
+    follower.expect(0);
+    // Three rotations at once, as a fast writer does between two polls.
+    for rotation in 1..=3 {
+        let mut text = String::new();
+        for idx in 0..3 {
+            text.push_str(&seq_line("2026-12-03T10:00:01.000Z", rotation * 10 + idx));
+            text.push('\n');
+        }
+        let mut file = fs::OpenOptions::new().append(true).open(&active).unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        drop(file);
+        fs::rename(&active, dir.path().join(format!("audit-2026-12-03.{rotation:06}.jsonl")))
+            .unwrap();
+        fs::write(&active, "").unwrap();
+    }
+    fs::write(&active, format!("{}\n", seq_line("2026-12-03T10:00:02.000Z", 99))).unwrap();
+    for seq in [10, 11, 12, 20, 21, 22, 30, 31, 32, 99] {
+        follower.expect(seq);
+    }
 }

@@ -112,6 +112,9 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
 struct Resume {
     path: PathBuf,
     offset: u64,
+    /// The file's inode when its last lines were read, to find it again if a rotation
+    /// renames it before following starts.
+    inode: Option<u64>,
 }
 
 /// The last `n_events` answers, oldest first, and where the newest file ends.
@@ -124,6 +127,7 @@ fn last_events(
     let mut resume = None;
     for (segment_idx, segment) in segments.iter().enumerate().rev() {
         let is_newest = segment_idx + 1 == segments.len();
+        let inode = std::fs::metadata(&segment.path).ok().map(|metadata| metadata.ino());
         if newest_first.len() >= n_events && !is_newest {
             break;
         }
@@ -156,7 +160,7 @@ fn last_events(
         })
         .with_context(|| format!("reading {}", segment.path.display()))?;
         if is_newest {
-            resume = Some(Resume { path: segment.path.clone(), offset: read.end_of_lines });
+            resume = Some(Resume { path: segment.path.clone(), offset: read.end_of_lines, inode });
         }
     }
     newest_first.reverse();
@@ -244,6 +248,65 @@ fn is_successor(candidate: &Path, current: &Path) -> bool {
     }
 }
 
+/// Opens the file whose last lines were printed, where it is now: a rotation may have renamed
+/// it since.
+fn reopen(dir: &Path, resume: &Resume) -> anyhow::Result<Followed> {
+    if let Ok(followed) = Followed::open(&resume.path, resume.offset)
+        && resume.inode.is_none_or(|inode| inode == followed.inode)
+    {
+        return Ok(followed);
+    }
+    let renamed = read::discover(dir).ok().and_then(|segments| {
+        segments.into_iter().find(|segment| {
+            std::fs::metadata(&segment.path).ok().map(|metadata| metadata.ino()) == resume.inode
+        })
+    });
+    match renamed {
+        Some(segment) => Followed::open(&segment.path, resume.offset),
+        None => Followed::open(&resume.path, resume.offset),
+    }
+}
+
+/// Prints every file of `dir` that comes after `old` and before `newest` in time order;
+/// `Ok(false)` once stdout is gone. A file already compressed cannot be followed line by line
+/// here and is named on stderr instead.
+fn drain_between(
+    dir: &Path,
+    old: &Followed,
+    newest: &Path,
+    printer: &Printer,
+    stdout: &mut Stdout,
+) -> anyhow::Result<bool> {
+    let Ok(segments) = read::discover(dir) else { return Ok(true) };
+    // The followed file may have been renamed by rotation: find it by inode.
+    let inode_of = |path: &Path| std::fs::metadata(path).map(|metadata| metadata.ino()).ok();
+    let old_idx = segments.iter().position(|segment| inode_of(&segment.path) == Some(old.inode));
+    let Some(newest_idx) = segments.iter().position(|segment| segment.path == newest) else {
+        return Ok(true);
+    };
+    let first_idx = match old_idx {
+        Some(old_idx) => old_idx + 1,
+        None => segments.iter().position(|s| is_successor(&s.path, &old.path)).unwrap_or(0),
+    };
+    for segment in segments.iter().take(newest_idx).skip(first_idx) {
+        let path = &segment.path;
+        if segment.name.as_ref().is_some_and(|name| name.compressed) {
+            eprintln!(
+                "ncp-audit: {} was rotated and compressed between two looks; read it with \
+                 `ncp-audit query --file`",
+                path.display()
+            );
+            continue;
+        }
+        if let Ok(mut between_file) = Followed::open(path, 0)
+            && !between_file.drain(printer, stdout)?
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Follows the newest file of `dir`. A different file becoming the newest (a new day, a new
 /// file after size rotation) is noticed by its inode: the old file is read to its end, then
 /// the new one from its start. A rename of the followed file (rotation) keeps it followed
@@ -256,7 +319,7 @@ fn follow(
     poll: Duration,
 ) -> anyhow::Result<ExitCode> {
     let mut followed = match resume {
-        Some(resume) => Some(Followed::open(&resume.path, resume.offset)?),
+        Some(resume) => Some(reopen(dir, &resume)?),
         None => None,
     };
     loop {
@@ -285,6 +348,13 @@ fn follow(
             // compressed and removed, before its successor exists. Wait for a later one.
             Some(current) if !is_successor(&newest.path, &current.path) => {}
             _ => {
+                // Open the successor before leaving the old file, and make sure it is the file
+                // that was looked at: a rotation in between can put another file at that path,
+                // and following it would skip the one renamed away.
+                let next = match Followed::open(&newest.path, 0) {
+                    Ok(next) if next.inode == newest_inode => next,
+                    _ => continue,
+                };
                 if let Some(mut old) = followed.take() {
                     if !old.drain(printer, stdout)? {
                         return Ok(ExitCode::SUCCESS);
@@ -297,9 +367,13 @@ fn follow(
                             old.offset - old.partial.len() as u64
                         );
                     }
+                    // Several rotations between two looks leave whole files in between: read
+                    // them too, in order, so that following loses nothing.
+                    if !drain_between(dir, &old, &newest.path, printer, stdout)? {
+                        return Ok(ExitCode::SUCCESS);
+                    }
                 }
-                // The file may be gone again (renamed, pruned); the next look finds its successor.
-                followed = Followed::open(&newest.path, 0).ok();
+                followed = Some(next);
             }
         }
     }
