@@ -592,3 +592,25 @@ fn tail_follows_through_several_rotations_between_two_looks() {
         follower.expect(seq);
     }
 }
+
+/// Events backfilled with old timestamps after newer ones: a time range skips them unless
+/// `--unordered` asks to read every line.
+#[test]
+fn unordered_reads_every_line_for_a_time_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = seq_line("2026-12-03T18:00:00.000Z", 0) + "\n";
+    for seq in 1..=3 {
+        text.push_str(&seq_line(&format!("2026-12-03T05:0{seq}:00.000Z"), seq));
+        text.push('\n');
+    }
+    fs::write(dir.path().join("audit-2026-12-03.jsonl"), text).unwrap();
+    let range = ["query", "--since", "2026-12-03T05:00:00Z", "--until", "2026-12-03T06:00:00Z"];
+    let mut unordered = range.to_vec();
+    unordered.extend(["--unordered", "--count"]);
+    let (code, stdout, stderr) = run_dir(dir.path(), &unordered);
+    assert_eq!((code, stdout.trim()), (0, "3"), "{stderr}");
+
+    let (_, stdout, stderr) = run_dir(dir.path(), &["query", "--outcome", "blok", "--count"]);
+    assert_eq!(stdout.trim(), "0");
+    assert!(stderr.contains("--outcome \"blok\" is none of success, failure"), "{stderr}");
+}

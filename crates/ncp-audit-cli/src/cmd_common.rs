@@ -94,6 +94,11 @@ pub(crate) struct FilterArgs {
     /// Text that must appear in the raw line (repeatable: all must appear).
     #[arg(long = "grep", value_name = "TEXT")]
     pub(crate) texts: Vec<String>,
+    /// Read every line of every file for --since/--until. Without it, files and parts of
+    /// files outside the range are skipped, which assumes events were written in time order
+    /// (within a minute); use it for logs backfilled with old timestamps.
+    #[arg(long)]
+    pub(crate) unordered: bool,
 }
 
 impl FilterArgs {
@@ -108,6 +113,22 @@ impl FilterArgs {
         };
         let predicates =
             self.predicates.iter().map(|text| Predicate::parse(text)).collect::<Result<_, _>>()?;
+        // Other systems' files may hold other words, so an unknown one is allowed, but a typo
+        // should not pass for "nothing found".
+        for outcome in &self.outcomes {
+            if outcome.parse::<audit_core::Outcome>().is_err() {
+                eprintln!(
+                    "ncp-audit: warning: --outcome {outcome:?} is none of {}",
+                    audit_core::Outcome::WIRE_NAMES.join(", ")
+                );
+            }
+        }
+        for event_type in &self.types {
+            let is_glob = event_type.contains(['*', '?']);
+            if !is_glob && event_type.parse::<audit_core::EventType>().is_err() {
+                eprintln!("ncp-audit: warning: --type {event_type:?} is not a known event type");
+            }
+        }
         Ok(Filter {
             types: self.types.clone(),
             severity,
@@ -119,6 +140,7 @@ impl FilterArgs {
             until: bound(&self.until, BoundKind::Until)?,
             predicates,
             texts: self.texts.clone(),
+            unordered: self.unordered,
             ..Filter::default()
         })
     }
