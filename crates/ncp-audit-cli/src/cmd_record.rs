@@ -26,7 +26,17 @@ pub(crate) struct RecordArgs {
 /// The effective configuration (defaults, settings.json, `NCP_AUDIT_*`), with `dir` in place
 /// of the configured directory when given; warnings go to stderr.
 pub(crate) fn effective_config(dir: Option<PathBuf>) -> anyhow::Result<AuditConfig> {
-    let loaded = audit_config::load_from_process().context("loading the configuration")?;
+    let loaded = match audit_config::load_from_process() {
+        // Under systemd or `env -i` there may be no home at all; with the directory given,
+        // the defaults and the NCP_AUDIT_* variables still make a configuration.
+        // The audit directory stands in for the home: it is the user's own (mode 0700), where
+        // a shared place such as /tmp could hold a planted settings.json.
+        Err(audit_config::ConfigError::NoHome) if let Some(dir) = &dir => {
+            audit_config::ConfigLoader::from_process().home(dir).load()
+        }
+        other => other,
+    }
+    .context("loading the configuration")?;
     for warning in loaded.warnings() {
         eprintln!("ncp-audit: warning: {warning}");
     }
