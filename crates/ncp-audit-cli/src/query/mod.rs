@@ -324,7 +324,11 @@ impl Filter {
             return Verdict::Skip;
         }
         if !want_event && !validate && self.is_empty() {
-            // Nothing to decide and nothing to check: the caller reads the line itself.
+            // Nothing to decide: the caller reads the line itself. It must still be text, so
+            // that what is counted is what query would print.
+            if std::str::from_utf8(line).is_err() {
+                return Verdict::Bad("invalid UTF-8".to_owned());
+            }
             return Verdict::Match(None);
         }
         let finder = |text: &String| memchr::memmem::find(line, text.as_bytes()).is_some();
@@ -361,6 +365,9 @@ impl Filter {
         }
         if decided && !want_event && !self.needs_parse() {
             if !validate {
+                if std::str::from_utf8(line).is_err() {
+                    return Verdict::Bad("invalid UTF-8".to_owned());
+                }
                 return Verdict::Match(None);
             }
             return match check_json(line) {
