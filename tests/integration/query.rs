@@ -614,3 +614,24 @@ fn unordered_reads_every_line_for_a_time_range() {
     assert_eq!(stdout.trim(), "0");
     assert!(stderr.contains("--outcome \"blok\" is none of success, failure"), "{stderr}");
 }
+
+#[test]
+fn stats_and_query_count_the_same_lines_when_one_is_not_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes =
+        seq_line("2026-12-03T10:00:00.000Z", 1).replace("\"seq\":1", "\"seq\":\"\u{1}\"");
+    bytes = bytes.replace('\u{1}', "\u{fffd}");
+    let mut file = bytes.into_bytes();
+    // Swap the replacement character for a lone invalid byte.
+    let at = file.windows(3).position(|w| w == "\u{fffd}".as_bytes()).unwrap();
+    file.splice(at..at + 3, [0xff]);
+    file.push(b'\n');
+    file.extend_from_slice((seq_line("2026-12-03T10:00:01.000Z", 2) + "\n").as_bytes());
+    fs::write(dir.path().join("audit-2026-12-03.jsonl"), file).unwrap();
+
+    let (_, count, _) = run_dir(dir.path(), &["query", "--count"]);
+    let (_, stats, _) = run_dir(dir.path(), &["stats", "--json"]);
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(count.trim(), "1");
+    assert_eq!(stats["events"], 1, "{stats}");
+}
