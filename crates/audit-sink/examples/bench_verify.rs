@@ -9,7 +9,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use audit_core::{AuditEvent, ChainLink, EventType, Timestamp, append_chained_line};
-use audit_sink::{SegmentName, Verdict, verify_dir};
+use audit_sink::{HEAD_FILE, SegmentName, Verdict, verify_dir};
 
 const FILE_BYTES: usize = 64 << 20;
 
@@ -40,6 +40,9 @@ fn main() {
         let name = SegmentName::rotated("2026-12-03", file_idx);
         fs::write(dir.path().join(name.to_string()), &bytes).expect("write a segment");
     }
+
+    let anchor = format!(r#"{{"seq":{},"hash":"{}"}}"#, head.seq, head.hash_hex());
+    fs::write(dir.path().join(HEAD_FILE), anchor).expect("write the head anchor");
 
     let started = Instant::now();
     let cpu_before = cpu_seconds();
