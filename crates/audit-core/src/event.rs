@@ -111,15 +111,18 @@ impl AuditEvent {
 
     /// The event as one line of compact JSON, without the newline.
     pub fn to_json_line(&self) -> String {
-        // OK because every part serializes infallibly: strings, enums, and a JSON map whose
-        // keys are strings.
-        serde_json::to_string(self).expect("an audit event always serializes")
+        let mut buffer = Vec::with_capacity(256);
+        self.write_json(&mut buffer);
+        // OK because the writer copies whole `str`s and adds ASCII only.
+        String::from_utf8(buffer).expect("an audit line is UTF-8")
     }
 
     /// Appends the event as compact JSON, without a newline, to `buffer`.
+    ///
+    /// The bytes are those `serde_json` writes for the `Serialize` implementation, written
+    /// by hand because the writer does this once per event.
     pub fn write_json(&self, buffer: &mut Vec<u8>) {
-        // OK for the same reason as in `to_json_line`; writing to a Vec cannot fail either.
-        serde_json::to_writer(buffer, self).expect("an audit event always serializes")
+        crate::json_line::write_event(self, buffer);
     }
 
     /// Sets when the event happened.
