@@ -36,7 +36,18 @@ impl Scanner {
 
     /// Redacts one string: as JSON if it holds a JSON object or array, else as free text.
     pub(crate) fn redact_string(&self, text: &mut String) -> bool {
-        let trimmed = text.trim();
+        if self.quiet.contains(text) {
+            return false;
+        }
+        let changed = self.redact_string_uncached(text);
+        if !changed {
+            self.quiet.insert(text);
+        }
+        changed
+    }
+
+    fn redact_string_uncached(&self, text: &mut String) -> bool {
+        let trimmed = trim_whitespace(text);
         let looks_like_json = (trimmed.starts_with('{') && trimmed.ends_with('}'))
             || (trimmed.starts_with('[') && trimmed.ends_with(']'));
         // A JSON string written as JSON once more (`"\"{...}\""`): redact what it holds.
@@ -174,7 +185,7 @@ fn replace_with_marker(value: &mut Value) -> bool {
 /// A JSON Web Key (`{"kty": "RSA", ...}`) keeps its private parts under one-letter names:
 /// `d`, `p`, `q`, `dp`, `dq`, `qi` for RSA and EC, `k` for a symmetric key.
 fn redact_jwk(map: &mut Map<String, Value>) -> bool {
-    if !map.contains_key("kty") {
+    if crate::find_mut(map, "kty").is_none() {
         return false;
     }
     let mut changed = false;
@@ -314,5 +325,15 @@ mod tests {
         );
         check(json!(["node", "-p", "8080"]), json!(["node", "-p", "8080"]));
         check(json!(["run", "--api-key", "$API_KEY"]), json!(["run", "--api-key", "$API_KEY"]));
+    }
+}
+
+/// `text.trim()`, without its Unicode tables when neither end is whitespace: every whitespace
+/// character is ASCII at most 0x20 or starts with a byte of 0x80 or more.
+fn trim_whitespace(text: &str) -> &str {
+    let is_plain = |byte: &u8| (0x21..0x80).contains(byte);
+    match text.as_bytes() {
+        [first, .., last] if is_plain(first) && is_plain(last) => text,
+        _ => text.trim(),
     }
 }
