@@ -237,6 +237,7 @@ fn audit_throughput(durability: Durability) -> f64 {
 fn audit_throughput_threads(durability: Durability, n_threads: usize) -> f64 {
     let dir = temp_dir();
     let logger = audit_logger(dir.path(), durability);
+    let cpu_start = process_cpu();
     let start = Instant::now();
     let per_thread = THROUGHPUT_EVENTS / n_threads;
     std::thread::scope(|scope| {
@@ -251,14 +252,33 @@ fn audit_throughput_threads(durability: Durability, n_threads: usize) -> f64 {
     });
     let status = logger.shutdown().expect("audit shutdown");
     let elapsed = start.elapsed();
+    let cpu = process_cpu() - cpu_start;
+    println!(
+        "  ({n_threads} producer(s), {durability:?}: {:.2} CPUs busy, {:.2} us of CPU per event)",
+        cpu.as_secs_f64() / elapsed.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / THROUGHPUT_EVENTS as f64
+    );
     let lines = count_dir_lines(dir.path());
     assert_eq!((status.written as usize, lines), (THROUGHPUT_EVENTS, THROUGHPUT_EVENTS));
     THROUGHPUT_EVENTS as f64 / elapsed.as_secs_f64()
 }
 
+/// User and system CPU time of this process so far, all threads, at the kernel's clock-tick
+/// resolution (usually 10 ms).
+fn process_cpu() -> Duration {
+    let stat = fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("a stat line").1.split(' ').collect();
+    // `utime` and `stime` are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 =
+        fields[12].parse::<u64>().expect("utime") + fields[13].parse::<u64>().expect("stime");
+    Duration::from_millis(ticks * 10)
+}
+
 fn tracing_throughput() -> f64 {
     let dir = temp_dir();
     let (dispatch, guard) = tracing_dispatch(dir.path(), false);
+    let cpu_start = process_cpu();
     let start = Instant::now();
     tracing::dispatcher::with_default(&dispatch, || {
         for idx in 0..THROUGHPUT_EVENTS {
@@ -267,6 +287,12 @@ fn tracing_throughput() -> f64 {
     });
     drop(guard);
     let elapsed = start.elapsed();
+    let cpu = process_cpu() - cpu_start;
+    println!(
+        "  (tracing: {:.2} CPUs busy, {:.2} us of CPU per event)",
+        cpu.as_secs_f64() / elapsed.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / THROUGHPUT_EVENTS as f64
+    );
     assert_eq!(count_lines(&dir.path().join("tracing.jsonl")), THROUGHPUT_EVENTS);
     THROUGHPUT_EVENTS as f64 / elapsed.as_secs_f64()
 }
