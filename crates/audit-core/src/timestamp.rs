@@ -206,7 +206,9 @@ mod tests {
     #[test]
     fn civil_dates_follow_the_calendar_on_every_day() {
         // Walks every day of the years 0000 to 9999 with a plain calendar.
-        let is_leap = |year: u32| year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let is_leap = |year: u32| {
+            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+        };
         let month_len = |year: u32, month: u32| match month {
             2 if is_leap(year) => 29,
             2 => 28,

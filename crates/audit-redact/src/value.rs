@@ -256,6 +256,16 @@ fn redact_pair_list(items: &mut [Value]) -> bool {
     changed
 }
 
+/// `text.trim()`, without its Unicode tables when neither end is whitespace: every whitespace
+/// character is ASCII at most 0x20 or starts with a byte of 0x80 or more.
+fn trim_whitespace(text: &str) -> &str {
+    let is_plain = |byte: &u8| (0x21..0x80).contains(byte);
+    match text.as_bytes() {
+        [first, .., last] if is_plain(first) && is_plain(last) => text,
+        _ => text.trim(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -349,15 +359,5 @@ mod tests {
         );
         check(json!(["node", "-p", "8080"]), json!(["node", "-p", "8080"]));
         check(json!(["run", "--api-key", "$API_KEY"]), json!(["run", "--api-key", "$API_KEY"]));
-    }
-}
-
-/// `text.trim()`, without its Unicode tables when neither end is whitespace: every whitespace
-/// character is ASCII at most 0x20 or starts with a byte of 0x80 or more.
-fn trim_whitespace(text: &str) -> &str {
-    let is_plain = |byte: &u8| (0x21..0x80).contains(byte);
-    match text.as_bytes() {
-        [first, .., last] if is_plain(first) && is_plain(last) => text,
-        _ => text.trim(),
     }
 }

@@ -283,6 +283,8 @@ impl FileSink {
                 self.append_out(size)?;
                 let rotated = self.rotate(&day)?;
                 head.file = Some(rotated.to_string());
+                // The anchor is rewritten after this batch: the head is in a new file.
+                self.anchor = None;
                 size = self.active_len()?;
                 file_has_events = size > 0;
                 if size == 0 {
@@ -313,8 +315,9 @@ impl FileSink {
         Ok(())
     }
 
-    /// Whether the head anchor should be rewritten now: never written by this sink, the head
-    /// moved to another file, [`ANCHOR_INTERVAL`] has passed, or every batch is to be durable.
+    /// Whether the head anchor should be rewritten now: never written by this sink (or not
+    /// since a rotation), the head moved to another file, [`ANCHOR_INTERVAL`] has passed, or
+    /// every batch is to be durable.
     fn is_anchor_due(&self) -> bool {
         let Some((written_at, anchored_file)) = &self.anchor else { return true };
         let head_file = self.chain_cache.as_ref().and_then(|cache| cache.head.file.as_ref());
