@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::mem;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -824,10 +824,8 @@ struct Writer {
     durability: Durability,
     flush_interval: Duration,
     undeclared: Undeclared,
-    /// The chunk being written.
+    /// The chunk being written, reused.
     batch: Vec<RedactedEvent>,
-    /// Frees written chunks off the writer thread; see [`Reclaimer`].
-    reclaimer: Reclaimer,
     /// Emptied queue vectors, handed back to producers with their capacity.
     spare: Vec<Vec<AuditEvent>>,
     /// When to try a failing sink again, and the wait that led there.
@@ -835,62 +833,6 @@ struct Writer {
     last_sampled_record: Instant,
     last_sync: Instant,
     unsynced: bool,
-}
-
-/// Frees the events of written chunks on a thread of its own (`audit-reclaim`).
-///
-/// An event holds a dozen small allocations made by the producer's thread; freeing them took
-/// about a third of the writer's time, most of it contending with the producers' allocations
-/// for the allocator's locks. Handing each written chunk to this thread lets the writer go on
-/// with the next one. At most two chunks wait, so the memory this holds stays bounded; the
-/// emptied vectors come back with their capacity.
-struct Reclaimer {
-    chunks: Option<mpsc::SyncSender<Vec<RedactedEvent>>>,
-    emptied: mpsc::Receiver<Vec<RedactedEvent>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Reclaimer {
-    fn start() -> Reclaimer {
-        let (chunks, chunks_rx) = mpsc::sync_channel::<Vec<RedactedEvent>>(2);
-        let (emptied_tx, emptied) = mpsc::channel();
-        let thread = thread::Builder::new()
-            .name("audit-reclaim".into())
-            .spawn(move || {
-                for mut chunk in chunks_rx {
-                    chunk.clear();
-                    if emptied_tx.send(chunk).is_err() {
-                        break;
-                    }
-                }
-            })
-            .ok();
-        Reclaimer { chunks: thread.as_ref().map(|_| chunks), emptied, thread }
-    }
-
-    /// Takes a written chunk to be freed and returns an empty vector to fill next.
-    fn reclaim(&mut self, mut chunk: Vec<RedactedEvent>) -> Vec<RedactedEvent> {
-        // Without the thread (it could not be started), the writer frees the chunk itself.
-        let Some(chunks) = &self.chunks else {
-            chunk.clear();
-            return chunk;
-        };
-        if let Err(mpsc::SendError(mut chunk)) = chunks.send(chunk) {
-            chunk.clear();
-            return chunk;
-        }
-        self.emptied.try_recv().unwrap_or_else(|_| Vec::with_capacity(MAX_BATCH_EVENTS))
-    }
-}
-
-impl Drop for Reclaimer {
-    fn drop(&mut self) {
-        // Closing the channel ends the thread once it has freed what it holds.
-        self.chunks = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// What one drain of all queues took out.
@@ -923,7 +865,6 @@ impl Writer {
             flush_interval: settings.flush_interval,
             undeclared: Undeclared::default(),
             batch: Vec::new(),
-            reclaimer: Reclaimer::start(),
             spare: Vec::new(),
             backoff: None,
             last_sampled_record: Instant::now(),
@@ -1018,7 +959,7 @@ impl Writer {
             return None;
         }
         let result = self.sink.write_batch(&self.batch);
-        self.batch = self.reclaimer.reclaim(mem::take(&mut self.batch));
+        self.batch.clear();
         match result {
             Ok(()) => {
                 self.shared.written.fetch_add(n_batch_events, Ordering::AcqRel);
