@@ -111,15 +111,18 @@ impl AuditEvent {
 
     /// The event as one line of compact JSON, without the newline.
     pub fn to_json_line(&self) -> String {
-        // OK because every part serializes infallibly: strings, enums, and a JSON map whose
-        // keys are strings.
-        serde_json::to_string(self).expect("an audit event always serializes")
+        let mut buffer = Vec::with_capacity(256);
+        self.write_json(&mut buffer);
+        // OK because the writer copies whole `str`s and adds ASCII only.
+        String::from_utf8(buffer).expect("an audit line is UTF-8")
     }
 
     /// Appends the event as compact JSON, without a newline, to `buffer`.
+    ///
+    /// The bytes are those `serde_json` writes for the `Serialize` implementation, written
+    /// by hand because the writer does this once per event.
     pub fn write_json(&self, buffer: &mut Vec<u8>) {
-        // OK for the same reason as in `to_json_line`; writing to a Vec cannot fail either.
-        serde_json::to_writer(buffer, self).expect("an audit event always serializes")
+        crate::json_line::write_event(self, buffer);
     }
 
     /// Sets when the event happened.
@@ -194,16 +197,23 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Details holding a code snippet and its length in Unicode scalar values.
-fn code_details(code: &str) -> Details {
-    let mut details = Details::new();
+/// Empty details with room for the `n_fields` a constructor writes and a few more that
+/// callers commonly add, so that the map is not grown and rehashed per event.
+fn details_for(n_fields: usize) -> Details {
+    Details::with_capacity(n_fields + 2)
+}
+
+/// Details holding a code snippet and its length in Unicode scalar values, with room for
+/// `n_more` fields.
+fn code_details(code: &str, n_more: usize) -> Details {
+    let mut details = details_for(2 + n_more);
     details.insert("codeSnippet".into(), code.into());
     details.insert("codeLength".into(), code.chars().count().into());
     details
 }
 
-fn url_details(url: &str) -> Details {
-    let mut details = Details::new();
+fn url_details(url: &str, n_more: usize) -> Details {
+    let mut details = details_for(1 + n_more);
     details.insert("url".into(), url.into());
     details
 }
@@ -213,7 +223,7 @@ fn url_details(url: &str) -> Details {
 impl AuditEvent {
     /// Code is about to run: `codeSnippet`, `codeLength`. Info, pending.
     pub fn code_execution_start(code: &str) -> AuditEvent {
-        AuditEvent::new(EventType::CodeExecutionStart, code_details(code))
+        AuditEvent::new(EventType::CodeExecutionStart, code_details(code, 0))
     }
 
     /// Code ran: `codeSnippet`, `codeLength`, `resultPreview`, `durationMs`. Info, success.
@@ -222,7 +232,7 @@ impl AuditEvent {
         result_preview: &str,
         duration: Duration,
     ) -> AuditEvent {
-        let mut details = code_details(code);
+        let mut details = code_details(code, 2);
         details.insert("resultPreview".into(), result_preview.into());
         details.insert("durationMs".into(), millis(duration).into());
         AuditEvent::new(EventType::CodeExecutionSuccess, details)
@@ -230,7 +240,7 @@ impl AuditEvent {
 
     /// Code failed: `codeSnippet`, `codeLength`, `error`, `durationMs`. Error, failure.
     pub fn code_execution_error(code: &str, error: &str, duration: Duration) -> AuditEvent {
-        let mut details = code_details(code);
+        let mut details = code_details(code, 2);
         details.insert("error".into(), error.into());
         details.insert("durationMs".into(), millis(duration).into());
         AuditEvent::new(EventType::CodeExecutionError, details)
@@ -239,7 +249,7 @@ impl AuditEvent {
     /// Code ran out of time: `codeSnippet`, `codeLength`, `timeoutMs`, `durationMs`. Error,
     /// failure.
     pub fn code_execution_timeout(code: &str, timeout: Duration, duration: Duration) -> AuditEvent {
-        let mut details = code_details(code);
+        let mut details = code_details(code, 2);
         details.insert("timeoutMs".into(), millis(timeout).into());
         details.insert("durationMs".into(), millis(duration).into());
         AuditEvent::new(EventType::CodeExecutionTimeout, details)
@@ -247,14 +257,14 @@ impl AuditEvent {
 
     /// A request passed the policy: `url`, `method`. Info, success.
     pub fn network_request_allowed(url: &str, method: &str) -> AuditEvent {
-        let mut details = url_details(url);
+        let mut details = url_details(url, 1);
         details.insert("method".into(), method.into());
         AuditEvent::new(EventType::NetworkRequestAllowed, details)
     }
 
     /// A request was refused: `url`, `method`, `reason`. Warning, blocked.
     pub fn network_request_denied(url: &str, method: &str, reason: &str) -> AuditEvent {
-        let mut details = url_details(url);
+        let mut details = url_details(url, 2);
         details.insert("method".into(), method.into());
         details.insert("reason".into(), reason.into());
         AuditEvent::new(EventType::NetworkRequestDenied, details)
@@ -263,7 +273,7 @@ impl AuditEvent {
     /// A permission was granted: `url`, `permanent`, and `expiresIn` (`"never"` for a
     /// permanent grant, else the lifetime such as `"1h"`). Info, success.
     pub fn network_permission_granted(url: &str, expires_in: Option<&str>) -> AuditEvent {
-        let mut details = url_details(url);
+        let mut details = url_details(url, 2);
         details.insert("permanent".into(), expires_in.is_none().into());
         details.insert("expiresIn".into(), expires_in.unwrap_or("never").into());
         AuditEvent::new(EventType::NetworkPermissionGranted, details)
@@ -271,14 +281,14 @@ impl AuditEvent {
 
     /// A permission was refused: `url`, `reason`. Warning, blocked.
     pub fn network_permission_denied(url: &str, reason: &str) -> AuditEvent {
-        let mut details = url_details(url);
+        let mut details = url_details(url, 1);
         details.insert("reason".into(), reason.into());
         AuditEvent::new(EventType::NetworkPermissionDenied, details)
     }
 
     /// A permission was taken back: `url`, `reason`. Info, success.
     pub fn network_permission_revoked(url: &str, reason: &str) -> AuditEvent {
-        let mut details = url_details(url);
+        let mut details = url_details(url, 1);
         details.insert("reason".into(), reason.into());
         AuditEvent::new(EventType::NetworkPermissionRevoked, details)
     }
@@ -286,7 +296,7 @@ impl AuditEvent {
     /// A binding was called: `binding`, `method`, `durationMs`; sets `context.bindingName`.
     /// Info, success.
     pub fn binding_accessed(binding: &str, method: &str, duration: Duration) -> AuditEvent {
-        let mut details = Details::new();
+        let mut details = details_for(3);
         details.insert("binding".into(), binding.into());
         details.insert("method".into(), method.into());
         details.insert("durationMs".into(), millis(duration).into());
@@ -296,7 +306,7 @@ impl AuditEvent {
     /// A binding was made available: `binding`, `methods` (the names it offers); sets
     /// `context.bindingName`. Info, success.
     pub fn binding_created(binding: &str, methods: &[&str]) -> AuditEvent {
-        let mut details = Details::new();
+        let mut details = details_for(2);
         details.insert("binding".into(), binding.into());
         details.insert("methods".into(), methods.to_vec().into());
         AuditEvent::new(EventType::BindingCreated, details).with_binding_name(binding)
@@ -304,7 +314,7 @@ impl AuditEvent {
 
     /// Code broke a rule: `violation`, `code`, `blocked` (true). Critical, blocked.
     pub fn security_violation(violation: &str, code: &str) -> AuditEvent {
-        let mut details = Details::new();
+        let mut details = details_for(3);
         details.insert("violation".into(), violation.into());
         details.insert("code".into(), code.into());
         details.insert("blocked".into(), true.into());
@@ -314,7 +324,7 @@ impl AuditEvent {
     /// A prototype pollution was stopped: `target` (such as `Object.prototype`), `property`,
     /// `blocked` (true). Critical, blocked.
     pub fn prototype_pollution_blocked(target: &str, property: &str) -> AuditEvent {
-        let mut details = Details::new();
+        let mut details = details_for(3);
         details.insert("target".into(), target.into());
         details.insert("property".into(), property.into());
         details.insert("blocked".into(), true.into());
@@ -323,7 +333,7 @@ impl AuditEvent {
 
     /// A worker died: `error`, and `exitCode` when the worker exited with one. Error, failure.
     pub fn worker_thread_failed(error: &str, exit_code: Option<i32>) -> AuditEvent {
-        let mut details = Details::new();
+        let mut details = details_for(2);
         details.insert("error".into(), error.into());
         if let Some(exit_code) = exit_code {
             details.insert("exitCode".into(), exit_code.into());

@@ -36,6 +36,7 @@
 
 mod chain;
 mod event;
+mod json_line;
 mod kinds;
 mod lenient;
 mod session;

@@ -45,6 +45,7 @@
 
 mod assignment;
 mod providers;
+mod quiet;
 mod scan;
 mod shapes;
 mod truncate;
@@ -137,7 +138,7 @@ impl Redactor {
 
     /// Redacts `event`, then cuts its long text fields.
     pub fn redact(&self, mut event: AuditEvent) -> RedactedEvent {
-        let snippet_length = match event.details.get("codeSnippet") {
+        let snippet_length = match find_mut(&mut event.details, "codeSnippet") {
             Some(Value::String(snippet)) => Some(snippet.chars().count()),
             _ => None,
         };
@@ -162,7 +163,7 @@ impl Redactor {
     }
 
     fn cut_long_text(&self, details: &mut Details, snippet_length: Option<usize>) {
-        if let Some(Value::String(snippet)) = details.get_mut("codeSnippet") {
+        if let Some(Value::String(snippet)) = find_mut(details, "codeSnippet") {
             let replacement = if self.policy.include_code_snippets {
                 truncate::truncate_chars(snippet, CODE_SNIPPET_LIMIT)
             } else {
@@ -176,7 +177,7 @@ impl Redactor {
             }
         }
         for (key, limit) in [("resultPreview", RESULT_PREVIEW_LIMIT), ("error", ERROR_LIMIT)] {
-            if let Some(Value::String(text)) = details.get_mut(key)
+            if let Some(Value::String(text)) = find_mut(details, key)
                 && let Some(cut) = truncate::truncate_chars(text, limit)
             {
                 *text = cut;
@@ -204,6 +205,15 @@ impl Redactor {
         self.scanner.redact_value(&mut value);
         value
     }
+}
+
+/// `map.get_mut(key)`, by a linear pass over the few keys details usually have: cheaper than
+/// hashing `key` with the map's (DoS-resistant, slow) hasher.
+pub(crate) fn find_mut<'a>(map: &'a mut Details, key: &str) -> Option<&'a mut Value> {
+    if map.len() > 16 {
+        return map.get_mut(key);
+    }
+    map.iter_mut().find_map(|(name, value)| (name == key).then_some(value))
 }
 
 impl RedactedEvent {

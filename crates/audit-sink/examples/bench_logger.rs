@@ -212,12 +212,18 @@ fn count_lines(path: &Path) -> usize {
     std::io::BufReader::new(file).lines().count()
 }
 
+/// The event lines in the audit files of `dir`: every line but the writer's own checkpoints
+/// (one opens each file, to carry the integrity chain across files).
 fn count_dir_lines(dir: &Path) -> usize {
+    let is_event = |line: &String| !line.contains(r#""type":"audit_checkpoint""#);
     fs::read_dir(dir)
         .expect("output dir")
         .filter_map(Result::ok)
         .filter(|entry| entry.file_name().to_string_lossy().starts_with("audit-"))
-        .map(|entry| count_lines(&entry.path()))
+        .map(|entry| {
+            let file = fs::File::open(entry.path()).expect("output file");
+            std::io::BufReader::new(file).lines().map_while(Result::ok).filter(is_event).count()
+        })
         .sum()
 }
 
@@ -231,6 +237,7 @@ fn audit_throughput(durability: Durability) -> f64 {
 fn audit_throughput_threads(durability: Durability, n_threads: usize) -> f64 {
     let dir = temp_dir();
     let logger = audit_logger(dir.path(), durability);
+    let cpu_start = process_cpu();
     let start = Instant::now();
     let per_thread = THROUGHPUT_EVENTS / n_threads;
     std::thread::scope(|scope| {
@@ -245,14 +252,33 @@ fn audit_throughput_threads(durability: Durability, n_threads: usize) -> f64 {
     });
     let status = logger.shutdown().expect("audit shutdown");
     let elapsed = start.elapsed();
+    let cpu = process_cpu() - cpu_start;
+    println!(
+        "  ({n_threads} producer(s), {durability:?}: {:.2} CPUs busy, {:.2} us of CPU per event)",
+        cpu.as_secs_f64() / elapsed.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / THROUGHPUT_EVENTS as f64
+    );
     let lines = count_dir_lines(dir.path());
     assert_eq!((status.written as usize, lines), (THROUGHPUT_EVENTS, THROUGHPUT_EVENTS));
     THROUGHPUT_EVENTS as f64 / elapsed.as_secs_f64()
 }
 
+/// User and system CPU time of this process so far, all threads, at the kernel's clock-tick
+/// resolution (usually 10 ms).
+fn process_cpu() -> Duration {
+    let stat = fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("a stat line").1.split(' ').collect();
+    // `utime` and `stime` are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 =
+        fields[12].parse::<u64>().expect("utime") + fields[13].parse::<u64>().expect("stime");
+    Duration::from_millis(ticks * 10)
+}
+
 fn tracing_throughput() -> f64 {
     let dir = temp_dir();
     let (dispatch, guard) = tracing_dispatch(dir.path(), false);
+    let cpu_start = process_cpu();
     let start = Instant::now();
     tracing::dispatcher::with_default(&dispatch, || {
         for idx in 0..THROUGHPUT_EVENTS {
@@ -261,6 +287,12 @@ fn tracing_throughput() -> f64 {
     });
     drop(guard);
     let elapsed = start.elapsed();
+    let cpu = process_cpu() - cpu_start;
+    println!(
+        "  (tracing: {:.2} CPUs busy, {:.2} us of CPU per event)",
+        cpu.as_secs_f64() / elapsed.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / THROUGHPUT_EVENTS as f64
+    );
     assert_eq!(count_lines(&dir.path().join("tracing.jsonl")), THROUGHPUT_EVENTS);
     THROUGHPUT_EVENTS as f64 / elapsed.as_secs_f64()
 }
@@ -357,32 +389,43 @@ fn child(part: &str) {
     }
 }
 
-/// Single-threaded cost per event of each stage, to see which side bounds throughput.
+/// Single-threaded cost per event of each stage, to see which side bounds throughput. The
+/// events go through in chunks of 1024 into one reused buffer, as in the writer, so that the
+/// figures are the code's rather than the cost of first touching hundreds of megabytes.
 fn costs() {
-    let n = 200_000;
-    let start = Instant::now();
-    let events: Vec<AuditEvent> = (0..n).map(make_event).collect();
-    let make = start.elapsed();
+    let n_chunks = 200;
+    let chunk = 1024;
     let redactor = audit_redact::Redactor::default();
-    let start = Instant::now();
-    let redacted: Vec<_> = events.into_iter().map(|event| redactor.redact(event)).collect();
-    let redact = start.elapsed();
-    let mut buffer = Vec::with_capacity(64 << 20);
-    let start = Instant::now();
-    for event in &redacted {
-        event.write_json_line(&mut buffer);
+    let mut buffer = Vec::with_capacity(1 << 20);
+    let mut line_bytes = 0;
+    let mut times = [Duration::ZERO; 4];
+    for chunk_idx in 0..n_chunks {
+        let start = Instant::now();
+        let events: Vec<AuditEvent> =
+            (chunk_idx * chunk..(chunk_idx + 1) * chunk).map(make_event).collect();
+        times[0] += start.elapsed();
+        let start = Instant::now();
+        let redacted: Vec<_> = events.into_iter().map(|event| redactor.redact(event)).collect();
+        times[1] += start.elapsed();
+        buffer.clear();
+        let start = Instant::now();
+        for event in &redacted {
+            event.write_json_line(&mut buffer);
+        }
+        times[2] += start.elapsed();
+        line_bytes += buffer.len();
+        let start = Instant::now();
+        drop(redacted);
+        times[3] += start.elapsed();
     }
-    let serialize = start.elapsed();
-    let start = Instant::now();
-    drop(redacted);
-    let free = start.elapsed();
-    let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+    let n = (n_chunks * chunk) as f64;
+    let per = |d: Duration| d.as_nanos() as f64 / n;
     println!(
         "ns per event: make {:.0}, redact {:.0}, serialize {:.0} ({} bytes/line), drop {:.0}",
-        per(make),
-        per(redact),
-        per(serialize),
-        buffer.len() / n,
-        per(free)
+        per(times[0]),
+        per(times[1]),
+        per(times[2]),
+        line_bytes / (n_chunks * chunk),
+        per(times[3])
     );
 }

@@ -6,7 +6,9 @@
 //! is exactly as this writer left it (same inode, same length), its cached head is current.
 //! Otherwise another process wrote since, and the newest link is on the last line of the
 //! active file; a file with no chained line yet (just created) falls back to the head anchor,
-//! which every writer rewrites after each append.
+//! which every writer rewrites after its first append, after a rotation, at most every 100 ms
+//! while it appends, and on flush and close. The anchor may therefore be behind the log, never
+//! ahead of it: the fallback takes the newer of the anchor and the newest segment's last line.
 
 use std::fs::{self, File};
 use std::io;

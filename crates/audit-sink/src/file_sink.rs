@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use audit_config::Durability;
 use audit_core::{AuditEvent, Details, EventType};
@@ -121,7 +122,18 @@ pub struct FileSink {
     /// The chain's head as this sink left it, with the identity and length the active file
     /// had then: while both still match, no other process has written since.
     chain_cache: Option<ChainCache>,
+    /// When the head anchor was last written and the file it named; the newest head may be
+    /// ahead of it until the next write of the anchor.
+    anchor: Option<(Instant, String)>,
+    /// Whether lines were chained since the anchor was last written.
+    anchor_behind: bool,
 }
+
+/// How often, at most, the head anchor is rewritten while lines keep coming. It is also
+/// written on rotation, on [`Sink::flush`] and on close. Rewriting it (a write and a rename)
+/// after every batch cost more than chaining the batch's lines; a verifier takes an anchor
+/// behind the log as sound, and the writer takes the newest of anchor and file tail.
+const ANCHOR_INTERVAL: Duration = Duration::from_millis(100);
 
 /// See [`FileSink::chain_cache`].
 #[derive(Debug, Clone)]
@@ -157,6 +169,8 @@ impl FileSink {
             rotated_since_retention: true,
             out: Vec::with_capacity(64 * 1024),
             chain_cache: None,
+            anchor: None,
+            anchor_behind: false,
         };
         sink.create_dir()?;
         sink.write_lines(true)?;
@@ -284,6 +298,8 @@ impl FileSink {
                 self.append_out(size)?;
                 let rotated = self.rotate(&day)?;
                 head.file = Some(rotated.to_string());
+                // The anchor is rewritten after this batch: the head is in a new file.
+                self.anchor = None;
                 size = self.active_len()?;
                 file_has_events = size > 0;
                 if size == 0 {
@@ -303,15 +319,63 @@ impl FileSink {
         let size = self.append_out(size)?;
 
         let active = self.active_ref();
-        if let Some(file) = &head.file {
-            write_head(&self.options.dir, head.link, file)
-                .map_err(|error| SinkError::io("write", self.options.dir.join(HEAD_FILE), error))?;
-        }
         self.chain_cache = Some(ChainCache { identity: active.identity, len: size, head });
+        self.anchor_behind = true;
+        if self.is_anchor_due() {
+            self.write_anchor()?;
+        }
         if self.options.durability == Durability::Sync {
             self.sync()?;
         }
         Ok(())
+    }
+
+    /// Whether the head anchor should be rewritten now: never written by this sink (or not
+    /// since a rotation), the head moved to another file, [`ANCHOR_INTERVAL`] has passed, or
+    /// every batch is to be durable.
+    fn is_anchor_due(&self) -> bool {
+        let Some((written_at, anchored_file)) = &self.anchor else { return true };
+        let head_file = self.chain_cache.as_ref().and_then(|cache| cache.head.file.as_ref());
+        head_file != Some(anchored_file)
+            || written_at.elapsed() >= ANCHOR_INTERVAL
+            || self.options.durability == Durability::Sync
+    }
+
+    /// Rewrites the head anchor from the cached head; call under the lock, right after this
+    /// sink appended (so that the cached head is the directory's newest).
+    fn write_anchor(&mut self) -> Result<(), SinkError> {
+        let Some(ChainHead { link, file: Some(file) }) =
+            self.chain_cache.as_ref().map(|cache| &cache.head)
+        else {
+            return Ok(());
+        };
+        let dir = &self.options.dir;
+        write_head(dir, *link, file)
+            .map_err(|error| SinkError::io("write", dir.join(HEAD_FILE), error))?;
+        self.anchor = Some((Instant::now(), file.clone()));
+        self.anchor_behind = false;
+        Ok(())
+    }
+
+    /// Writes the head anchor if lines were chained since it was last written and no other
+    /// process has appended since (else the other writer's anchor is the newer one).
+    fn catch_up_anchor(&mut self) -> Result<(), SinkError> {
+        if !self.anchor_behind {
+            return Ok(());
+        }
+        let _guard = self.lock()?;
+        let is_current = match (&self.active, &self.chain_cache) {
+            (Some(active), Some(cache)) => {
+                cache.identity == active.identity && self.active_len().ok() == Some(cache.len)
+            }
+            _ => false,
+        };
+        if is_current {
+            self.write_anchor()
+        } else {
+            self.anchor_behind = false;
+            Ok(())
+        }
     }
 
     /// Appends `self.out` to the active file of `size` bytes in one write and empties it;
@@ -627,6 +691,7 @@ impl Sink for FileSink {
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
+        self.catch_up_anchor()?;
         if self.options.durability == Durability::None {
             return Ok(());
         }
@@ -644,6 +709,14 @@ impl Sink for FileSink {
         }
         self.active = None;
         synced
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        // A sink dropped without `close` still leaves the anchor at its newest line; nobody
+        // is left to tell of a failure, and an anchor behind the log is sound anyway.
+        let _ = self.catch_up_anchor();
     }
 }
 

@@ -987,12 +987,14 @@ impl Writer {
         }
     }
 
-    /// Syncs under a durable mode when something is unsynced and a flush asks for it or the
-    /// group-commit interval has passed.
+    /// Flushes the sink when something was written since the last flush and a flush asks for
+    /// it, or, under a durable mode, the group-commit interval has passed. Without durability
+    /// the sink's flush only brings its head anchor up to date.
     fn sync_if_due(&mut self, forced: bool) -> Option<String> {
         let due = self.unsynced
-            && self.durability != Durability::None
-            && (forced || self.last_sync.elapsed() >= GROUP_COMMIT_INTERVAL);
+            && (forced
+                || (self.durability != Durability::None
+                    && self.last_sync.elapsed() >= GROUP_COMMIT_INTERVAL));
         if !due {
             return None;
         }

@@ -1,0 +1,92 @@
+//! A small memory of short strings already found to hold nothing to redact.
+//!
+//! An executor's events repeat the same short strings over and over: the MCP name, the user,
+//! the session, the binding and method names. Redacting a string is a pure function of its
+//! text (the rules are fixed when the scanner is built), so a string that came back unchanged
+//! once comes back unchanged every time, and the scan can be skipped. The memory is a
+//! direct-mapped table: one string per slot, a new string evicts whatever shared its slot.
+//! Crafted input can only make it miss, never grow it or slow a lookup down.
+
+use std::sync::Mutex;
+
+/// Strings this short are never scanned anyway (see `Scanner::redact`).
+const MIN_LEN: usize = 5;
+/// Longer strings are rarely repeated (snippets, URLs with ids) and would cost memory.
+const MAX_LEN: usize = 64;
+const N_SLOTS: usize = 1024;
+
+/// See the module documentation. Shared by the clones of one redactor; a lookup that finds
+/// the table taken by another thread does without it.
+#[derive(Debug)]
+pub(crate) struct QuietStrings {
+    slots: Mutex<Vec<String>>,
+}
+
+impl QuietStrings {
+    pub(crate) fn new() -> QuietStrings {
+        QuietStrings { slots: Mutex::new(Vec::new()) }
+    }
+
+    /// Whether `text` is known to hold nothing to redact.
+    pub(crate) fn contains(&self, text: &str) -> bool {
+        if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
+            return false;
+        }
+        let Ok(slots) = self.slots.try_lock() else { return false };
+        slots.get(slot_of(text)).is_some_and(|slot| slot == text)
+    }
+
+    /// Remembers that `text` holds nothing to redact.
+    pub(crate) fn insert(&self, text: &str) {
+        if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
+            return;
+        }
+        let Ok(mut slots) = self.slots.try_lock() else { return };
+        if slots.is_empty() {
+            slots.resize(N_SLOTS, String::new());
+        }
+        let slot = &mut slots[slot_of(text)];
+        // Reuses the slot's allocation once it is large enough.
+        slot.clear();
+        slot.push_str(text);
+    }
+}
+
+/// The slot of `text`: a multiplicative hash over eight bytes at a time.
+fn slot_of(text: &str) -> usize {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut hash = text.len() as u64;
+    for chunk in text.as_bytes().chunks(8) {
+        let mut word = [0_u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        hash = (hash.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    // OK because the shift leaves ten bits, below N_SLOTS.
+    (hash >> 54) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_strings_of_the_cached_lengths_only() {
+        let quiet = QuietStrings::new();
+        assert!(!quiet.contains("code-mode"));
+        quiet.insert("code-mode");
+        assert!(quiet.contains("code-mode"));
+        assert!(!quiet.contains("code-mod"));
+        quiet.insert("abc");
+        assert!(!quiet.contains("abc"));
+        let long = "x".repeat(MAX_LEN + 1);
+        quiet.insert(&long);
+        assert!(!quiet.contains(&long));
+    }
+
+    #[test]
+    fn slots_spread_over_the_table() {
+        let used: std::collections::HashSet<usize> =
+            (0..4096).map(|idx| slot_of(&format!("session-{idx}"))).collect();
+        assert!(used.len() > N_SLOTS * 9 / 10, "{}", used.len());
+    }
+}
