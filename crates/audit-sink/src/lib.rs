@@ -13,6 +13,12 @@
 //! itself by `audit_events_sampled` and `audit_events_lost` records, so that written plus
 //! declared equals logged.
 //!
+//! Every line carries its link in the directory's integrity chain (see
+//! [`audit_core::split_chained_line`]); each new file opens with a checkpoint naming the file
+//! before it, and `.audit-head` holds the newest link. [`verify_dir`] reads a directory back
+//! and reports, per file, whatever was modified, deleted, inserted, reordered, duplicated,
+//! truncated, removed or swapped.
+//!
 //! ```
 //! use std::time::Duration;
 //! use audit_core::AuditEvent;
