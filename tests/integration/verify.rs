@@ -524,3 +524,50 @@ fn verifying_while_writers_rotate_gives_no_false_alarm() {
     let report = verify_dir(dir.path(), |_| {}).unwrap();
     assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
 }
+
+/// Lines cut from the end of the active file stay a gap in the chain when a writer carries on
+/// afterwards, whether it restarts or keeps running.
+#[test]
+fn a_writer_carrying_on_after_a_cut_leaves_the_gap_visible() {
+    use audit_sink::AuditLogger;
+
+    let log_some = |logger: &AuditLogger, n: usize| {
+        for idx in 0..n {
+            logger.log(
+                AuditEvent::binding_accessed("fs", "read", Default::default())
+                    .with_detail("i", idx),
+            );
+        }
+        logger.flush().unwrap();
+    };
+    let cut_tail = |dir: &Path, n: usize| {
+        let active = dir.join(format!("audit-{}.jsonl", Timestamp::now().utc_date()));
+        let mut lines = read_lines(&active);
+        lines.truncate(lines.len() - n);
+        write_lines(&active, &lines);
+    };
+
+    // A restart after the cut.
+    let dir = tempfile::tempdir().unwrap();
+    let logger = AuditLogger::builder().dir(dir.path()).build().unwrap();
+    log_some(&logger, 50);
+    logger.shutdown().unwrap();
+    cut_tail(dir.path(), 10);
+    let logger = AuditLogger::builder().dir(dir.path()).build().unwrap();
+    log_some(&logger, 3);
+    logger.shutdown().unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::Deleted), "{kinds:?}");
+
+    // A writer that keeps running through the cut.
+    let dir = tempfile::tempdir().unwrap();
+    let logger = AuditLogger::builder().dir(dir.path()).build().unwrap();
+    log_some(&logger, 50);
+    cut_tail(dir.path(), 10);
+    log_some(&logger, 3);
+    logger.shutdown().unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::Deleted), "{kinds:?}");
+}

@@ -410,19 +410,26 @@ impl FileSink {
         {
             return Ok(cache.head.clone());
         }
-        let link = last_link_of(&active.file, len).map_err(|error| self.error("read", error))?;
-        if let Some(link) = link {
-            return Ok(ChainHead { link, file: Some(active.name.to_string()) });
-        }
+        let tail = last_link_of(&active.file, len)
+            .map_err(|error| self.error("read", error))?
+            .map(|link| ChainHead { link, file: Some(active.name.to_string()) });
         let dir = &self.options.dir;
         let anchored = read_head(dir).map(|(link, file)| ChainHead { link, file });
-        let newest = newest_segment_head(dir, &active.name);
-        Ok(match (anchored, newest) {
-            (Some(anchored), Some(newest)) if newest.link.seq > anchored.link.seq => newest,
-            (Some(anchored), _) => anchored,
-            (None, Some(newest)) => newest,
-            (None, None) => ChainHead { link: ChainLink::GENESIS, file: None },
-        })
+        let newest = match &tail {
+            Some(_) => None,
+            None => newest_segment_head(dir, &active.name),
+        };
+        let cached = self.chain_cache.as_ref().map(|cache| cache.head.clone());
+        // Sequence numbers only grow, so the highest link anyone knows of is the head. One
+        // higher than the file's last line means lines were cut from the file: continuing from
+        // the known head leaves the gap in the chain for a verifier to see, where continuing
+        // from what is left would hide the cut.
+        let head = [tail, anchored, newest, cached]
+            .into_iter()
+            .flatten()
+            .max_by_key(|head| head.link.seq)
+            .unwrap_or(ChainHead { link: ChainLink::GENESIS, file: None });
+        Ok(head)
     }
 
     /// Queues, as the first line of a fresh file, a checkpoint naming the file before it and
