@@ -571,3 +571,12 @@ fn a_writer_carrying_on_after_a_cut_leaves_the_gap_visible() {
     assert_eq!(verdict, Verdict::Tampered);
     assert!(has(&kinds, FindingKind::Deleted), "{kinds:?}");
 }
+
+#[test]
+fn an_empty_file_left_by_a_crash_after_rotation_is_not_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 2, 5);
+    fs::write(dir.path().join("audit-2026-12-04.jsonl"), "").unwrap();
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+}

@@ -127,6 +127,8 @@ pub struct FileSink {
     anchor: Option<(Instant, String)>,
     /// Whether lines were chained since the anchor was last written.
     anchor_behind: bool,
+    /// Files retention expired, deleted once their pruning record is written.
+    pending_deletions: Vec<String>,
 }
 
 /// How often, at most, the head anchor is rewritten while lines keep coming. It is also
@@ -171,6 +173,7 @@ impl FileSink {
             chain_cache: None,
             anchor: None,
             anchor_behind: false,
+            pending_deletions: Vec::new(),
         };
         sink.create_dir()?;
         sink.write_lines(true)?;
@@ -248,6 +251,8 @@ impl FileSink {
             // and learn the chain's head from the disk again.
             self.active = None;
             self.chain_cache = None;
+            // Their record was not written: retention chooses them again next time.
+            self.pending_deletions.clear();
         }
         self.buffer.clear();
         self.line_ends.clear();
@@ -317,6 +322,12 @@ impl FileSink {
             line_idx += 1;
         }
         let size = self.append_out(size)?;
+        if !self.pending_deletions.is_empty() {
+            // The pruning record is on disk (synced, whatever the durability mode: this is
+            // rare); only now do its files go.
+            self.sync()?;
+            self.delete_pruned()?;
+        }
 
         let active = self.active_ref();
         self.chain_cache = Some(ChainCache { identity: active.identity, len: size, head });
@@ -632,24 +643,37 @@ impl FileSink {
         let mut deleted = Vec::new();
         let mut ranges = Vec::new();
         for file in expired.iter().flat_map(|segment| &segment.files) {
+            if self.pending_deletions.contains(file) {
+                continue;
+            }
             // The sequence range goes into the record, so a verifier can tell this pruning
             // from tampering.
-            let range = seq_range_of(&dir.join(file));
-            match fs::remove_file(dir.join(file)) {
-                Ok(()) => {
-                    deleted.push(file.clone());
-                    if let Some((first_seq, last_seq)) = range {
-                        ranges.push(serde_json::json!({
-                            "file": file, "firstSeq": first_seq, "lastSeq": last_seq,
-                        }));
-                    }
-                }
+            if let Some((first_seq, last_seq)) = seq_range_of(&dir.join(file)) {
+                ranges.push(serde_json::json!({
+                    "file": file, "firstSeq": first_seq, "lastSeq": last_seq,
+                }));
+            }
+            deleted.push(file.clone());
+        }
+        if !deleted.is_empty() {
+            // The files go only once the record of their going is on disk (see
+            // `delete_pruned`): a crash in between leaves files that a record calls pruned,
+            // never a gap that nothing explains.
+            self.pending_deletions.extend(deleted.iter().cloned());
+            self.push_pruned_record(deleted, ranges, now, &retention);
+        }
+        Ok(())
+    }
+
+    /// Deletes the files whose pruning record was just written.
+    fn delete_pruned(&mut self) -> Result<(), SinkError> {
+        let dir = self.options.dir.clone();
+        for file in std::mem::take(&mut self.pending_deletions) {
+            match fs::remove_file(dir.join(&file)) {
+                Ok(()) => {}
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {}
                 Err(error) => return Err(SinkError::io("delete", dir.join(file), error)),
             }
-        }
-        if !deleted.is_empty() {
-            self.push_pruned_record(deleted, ranges, now, &retention);
         }
         Ok(())
     }
