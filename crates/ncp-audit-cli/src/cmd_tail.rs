@@ -185,6 +185,9 @@ struct Followed {
     offset: u64,
     /// Bytes after the last newline: a line still being written.
     partial: Vec<u8>,
+    /// The files of the directory (without `.gz`) when following this one began: any other
+    /// file is newer, made by rotating this one or its successors.
+    known: Vec<String>,
 }
 
 impl Followed {
@@ -192,7 +195,14 @@ impl Followed {
         let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let inode = file.metadata()?.ino();
         file.seek(SeekFrom::Start(offset))?;
-        Ok(Followed { path: path.to_owned(), file, inode, offset, partial: Vec::new() })
+        let known = path
+            .parent()
+            .and_then(|dir| read::discover(dir).ok())
+            .unwrap_or_default()
+            .iter()
+            .map(|segment| plain_name(&segment.path))
+            .collect();
+        Ok(Followed { path: path.to_owned(), file, inode, offset, partial: Vec::new(), known })
     }
 
     /// Prints the complete lines written since the last look; `Ok(false)` once stdout is gone.
@@ -210,17 +220,8 @@ impl Followed {
         self.partial.extend_from_slice(&fresh);
         let Some(last_newline) = memchr::memrchr(b'\n', &self.partial) else { return Ok(true) };
         let complete: Vec<u8> = self.partial.drain(..=last_newline).collect();
-        let mut out = Vec::new();
         let start = self.offset - (complete.len() + self.partial.len()) as u64;
-        for (line_start, raw) in line_offsets(&complete) {
-            let bytes = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let position = read::Position { line: None, offset: start + line_start };
-            let line = Line { bytes, position, torn: false };
-            if let Some(rendered) = printer.render(&self.path, &line) {
-                out.extend_from_slice(&rendered);
-            }
-        }
-        stdout.write(&out)
+        print_lines(&self.path, &complete, start, printer, stdout)
     }
 }
 
@@ -248,8 +249,39 @@ fn is_successor(candidate: &Path, current: &Path) -> bool {
     }
 }
 
+/// A file's name without `.gz`, for telling files apart whether compressed or not.
+fn plain_name(path: &Path) -> String {
+    let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    name.strip_suffix(".gz").unwrap_or(&name).to_owned()
+}
+
+/// Prints the complete lines of `complete`, which starts at byte `start` of `path`;
+/// `Ok(false)` once stdout is gone.
+fn print_lines(
+    path: &Path,
+    complete: &[u8],
+    start: u64,
+    printer: &Printer,
+    stdout: &mut Stdout,
+) -> anyhow::Result<bool> {
+    let mut out = Vec::new();
+    for (line_start, raw) in line_offsets(complete) {
+        let bytes = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let position = read::Position { line: None, offset: start + line_start };
+        let line = Line { bytes, position, torn: false };
+        if let Some(rendered) = printer.render(path, &line) {
+            out.extend_from_slice(&rendered);
+        }
+    }
+    stdout.write(&out)
+}
+
 /// Opens the file whose last lines were printed, where it is now: a rotation may have renamed
 /// it since.
+// FIXME: if, in the moment between printing the last lines and this call, the file was
+// rotated and also compressed and removed, it is found neither by inode nor by name, and the
+// lines written to it in that moment are not printed. Resuming inside the compressed copy
+// needs the decompressed offset; it is rare enough (milliseconds at start-up) to leave.
 fn reopen(dir: &Path, resume: &Resume) -> anyhow::Result<Followed> {
     if let Ok(followed) = Followed::open(&resume.path, resume.offset)
         && resume.inode.is_none_or(|inode| inode == followed.inode)
@@ -267,6 +299,10 @@ fn reopen(dir: &Path, resume: &Resume) -> anyhow::Result<Followed> {
     }
 }
 
+// FIXME: when a rotation lands between opening a file to follow and listing the directory,
+// the file can be printed twice (whole), seen in about one run in thirty of a test that rotates
+// three times within a millisecond. Nothing is lost; telling the two copies apart needs the
+// directory listing and the open to be one atomic step, which the file system does not offer.
 /// Prints every file of `dir` that comes after `old` and before `newest` in time order;
 /// `Ok(false)` once stdout is gone. A file already compressed cannot be followed line by line
 /// here and is named on stderr instead.
@@ -278,29 +314,64 @@ fn drain_between(
     stdout: &mut Stdout,
 ) -> anyhow::Result<bool> {
     let Ok(segments) = read::discover(dir) else { return Ok(true) };
-    // The followed file may have been renamed by rotation: find it by inode.
     let inode_of = |path: &Path| std::fs::metadata(path).map(|metadata| metadata.ino()).ok();
-    let old_idx = segments.iter().position(|segment| inode_of(&segment.path) == Some(old.inode));
-    let Some(newest_idx) = segments.iter().position(|segment| segment.path == newest) else {
-        return Ok(true);
+    // Files that appeared since the old one began to be followed, in time order, but the
+    // newest: the old file under its rotated name, then its successors.
+    let mut appeared: Vec<&read::Segment> = segments
+        .iter()
+        .filter(|segment| segment.path != newest)
+        .filter(|segment| !old.known.contains(&plain_name(&segment.path)))
+        .collect();
+    // The old file itself was printed through its open handle: leave it out, by inode while
+    // it is still plain, else as the first to appear (its rotation came first).
+    let old_name = plain_name(&old.path);
+    let old_elsewhere = segments.iter().any(|segment| {
+        segment.path != newest
+            && (inode_of(&segment.path) == Some(old.inode) || plain_name(&segment.path) == old_name)
+    });
+    let is_old = |segment: &read::Segment| {
+        inode_of(&segment.path) == Some(old.inode) || plain_name(&segment.path) == old_name
     };
-    let first_idx = match old_idx {
-        Some(old_idx) => old_idx + 1,
-        None => segments.iter().position(|s| is_successor(&s.path, &old.path)).unwrap_or(0),
-    };
-    for segment in segments.iter().take(newest_idx).skip(first_idx) {
+    match appeared.iter().position(|segment| is_old(segment)) {
+        Some(idx) => {
+            appeared.remove(idx);
+        }
+        None if !old_elsewhere && !appeared.is_empty() => {
+            appeared.remove(0);
+        }
+        None => {}
+    }
+    for segment in appeared {
         let path = &segment.path;
-        if segment.name.as_ref().is_some_and(|name| name.compressed) {
-            eprintln!(
-                "ncp-audit: {} was rotated and compressed between two looks; read it with \
-                 `ncp-audit query --file`",
-                path.display()
-            );
+        let is_compressed = segment.name.as_ref().is_some_and(|name| name.compressed);
+        if !is_compressed {
+            match Followed::open(path, 0) {
+                Ok(mut between_file) => {
+                    if !between_file.drain(printer, stdout)? {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+                // Compressed and removed since the listing: read the compressed form below.
+                Err(_) => {}
+            }
+        }
+        let gz_path = if is_compressed {
+            path.clone()
+        } else {
+            PathBuf::from(format!("{}.gz", path.display()))
+        };
+        // Rotated and already compressed between two looks: a finished file, read whole.
+        let mut text = Vec::new();
+        let decoded = File::open(&gz_path).and_then(|file| {
+            flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).read_to_end(&mut text)
+        });
+        if let Err(error) = decoded {
+            eprintln!("ncp-audit: skipped {}: {error}", gz_path.display());
             continue;
         }
-        if let Ok(mut between_file) = Followed::open(path, 0)
-            && !between_file.drain(printer, stdout)?
-        {
+        let complete_len = memchr::memrchr(b'\n', &text).map_or(0, |idx| idx + 1);
+        if !print_lines(&gz_path, &text[..complete_len], 0, printer, stdout)? {
             return Ok(false);
         }
     }
@@ -330,13 +401,21 @@ fn follow(
         }
         std::thread::sleep(poll);
 
+        let segments = read::discover(dir).unwrap_or_default();
+        // Keep the followed file's current name: rotation renames it, and its place in time
+        // order is what says which files came after it.
+        if let Some(current) = followed.as_mut()
+            && let Some(renamed) = segments.iter().find(|segment| {
+                std::fs::metadata(&segment.path).is_ok_and(|meta| meta.ino() == current.inode)
+            })
+        {
+            current.path = renamed.path.clone();
+        }
         // Only plain files are followed: a .gz is a finished file, written under a new name.
-        let newest = read::discover(dir).ok().and_then(|segments| {
-            segments
-                .into_iter()
-                .rev()
-                .find(|segment| !segment.name.as_ref().is_some_and(|name| name.compressed))
-        });
+        let newest = segments
+            .into_iter()
+            .rev()
+            .find(|segment| !segment.name.as_ref().is_some_and(|name| name.compressed));
         let Some(newest) = newest else { continue };
         let Ok(newest_inode) = std::fs::metadata(&newest.path).map(|metadata| metadata.ino())
         else {
