@@ -344,17 +344,13 @@ fn drain_between(
     for segment in appeared {
         let path = &segment.path;
         let is_compressed = segment.name.as_ref().is_some_and(|name| name.compressed);
-        if !is_compressed {
-            match Followed::open(path, 0) {
-                Ok(mut between_file) => {
-                    if !between_file.drain(printer, stdout)? {
-                        return Ok(false);
-                    }
-                    continue;
-                }
-                // Compressed and removed since the listing: read the compressed form below.
-                Err(_) => {}
+        // A plain file that cannot be opened was compressed and removed since the listing:
+        // its compressed form is read below.
+        if !is_compressed && let Ok(mut between_file) = Followed::open(path, 0) {
+            if !between_file.drain(printer, stdout)? {
+                return Ok(false);
             }
+            continue;
         }
         let gz_path = if is_compressed {
             path.clone()
