@@ -131,6 +131,40 @@ fn validation_errors_name_the_field_and_the_problem() {
     );
 }
 
+/// A key given twice is refused with its path, at any depth: `jq` would read the last value
+/// and other readers the first, so the line would mean two things.
+#[test]
+fn repeated_keys_are_refused_with_their_path() {
+    let golden = GOLDEN_LINES.lines().next().unwrap();
+    let refused = |line: &str| AuditEvent::from_json(line).unwrap_err().to_string();
+    let duplicated = golden.replacen(
+        r#""type":"code_execution_success","#,
+        r#""type":"code_execution_success","type":"security_violation","#,
+        1,
+    );
+    assert_eq!(
+        refused(&duplicated),
+        "type: duplicate key: readers disagree on which of its values counts"
+    );
+    let nested = golden.replacen(
+        r#""durationMs":1234}"#,
+        r#""durationMs":1234,"headers":[{"name":"a"},{"name":"b","name":"c"}]}"#,
+        1,
+    );
+    assert!(refused(&nested).starts_with("details.headers[1].name: duplicate key"));
+    let in_context =
+        golden.replacen(r#""mcpName":"code-mode","#, r#""mcpName":"a","mcpName":"b","#, 1);
+    assert!(refused(&in_context).starts_with("context.mcpName: duplicate key"));
+
+    // The same key in sibling objects, and exact numbers, are not repeats.
+    let siblings = golden.replacen(
+        r#""durationMs":1234}"#,
+        r#""durationMs":1234,"a":{"x":1},"b":{"x":123456789012345678901234567890}}"#,
+        1,
+    );
+    AuditEvent::from_json(&siblings).unwrap();
+}
+
 #[test]
 fn validation_errors_never_repeat_a_details_value() {
     let line = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"binding_accessed","severity":"info","context":{},"details":{"durationMs":"hunter2-secret"},"outcome":"success"}"#;

@@ -68,6 +68,11 @@ pub enum Problem {
         /// The keys allowed here.
         expected: String,
     },
+    /// A key that appears twice in one object. JSON readers disagree on which value wins
+    /// (`jq` takes the last, others the first), so such a line is refused rather than read
+    /// one way here and another way by an auditor's tool.
+    #[error("duplicate key: readers disagree on which of its values counts")]
+    DuplicateKey,
 }
 
 /// The JSON kind of `value`, for messages.
@@ -221,12 +226,16 @@ impl AuditEvent {
     /// # Errors
     ///
     /// A [`ValidationError`] naming the field at fault: text that is not JSON, a value that is
-    /// not an object, a missing or unknown top-level key, a malformed `chain` field, an unknown type, severity or
-    /// outcome, a malformed timestamp, context or details that are not objects, or a field of
-    /// the wrong JSON kind.
+    /// not an object, a missing or unknown top-level key, a malformed `chain` field, an
+    /// unknown type, severity or outcome, a malformed timestamp, context or details that are
+    /// not objects, a field of the wrong JSON kind, or a key repeated in one object.
     pub fn from_json(text: &str) -> Result<AuditEvent, ValidationError> {
         let value: Value = serde_json::from_str(text)
             .map_err(|error| ValidationError::new("event", Problem::Syntax(syntax_only(&error))))?;
+        // `Value` keeps the last of repeated keys without a word, so look for them apart.
+        if let Some(path) = duplicate_key(text) {
+            return Err(ValidationError::new(path, Problem::DuplicateKey));
+        }
         AuditEvent::from_value(value)
     }
 
@@ -284,12 +293,108 @@ impl AuditEvent {
     }
 }
 
+/// The path (`details.headers[2].name`) of the first key that appears twice in one object of
+/// `text`, which must be valid JSON.
+fn duplicate_key(text: &str) -> Option<String> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    // The text parsed as a `Value` already, so this cannot fail on syntax; were it to, the
+    // line is no worse than a `Value` says.
+    DuplicateKeys::deserialize(&mut deserializer).ok().and_then(|found| found.0)
+}
+
+/// Walks a JSON document without building it and keeps the path of its first repeated key.
+struct DuplicateKeys(Option<String>);
+
+impl<'de> Deserialize<'de> for DuplicateKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<DuplicateKeys, D::Error> {
+        deserializer.deserialize_any(DuplicateKeysVisitor)
+    }
+}
+
+struct DuplicateKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DuplicateKeysVisitor {
+    type Value = DuplicateKeys;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<DuplicateKeys, E> {
+        Ok(DuplicateKeys(None))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<DuplicateKeys, E> {
+        Ok(DuplicateKeys(None))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<DuplicateKeys, E> {
+        Ok(DuplicateKeys(None))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<DuplicateKeys, E> {
+        Ok(DuplicateKeys(None))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<DuplicateKeys, E> {
+        Ok(DuplicateKeys(None))
+    }
+
+    fn visit_unit<E>(self) -> Result<DuplicateKeys, E> {
+        Ok(DuplicateKeys(None))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<DuplicateKeys, A::Error> {
+        let mut found = None;
+        let mut idx = 0usize;
+        while let Some(DuplicateKeys(inner)) = seq.next_element()? {
+            if found.is_none() {
+                found = inner.map(|path| format!("[{idx}]{}", dotted(&path)));
+            }
+            idx += 1;
+        }
+        Ok(DuplicateKeys(found))
+    }
+
+    // Numbers kept exact (serde_json's `arbitrary_precision`) arrive as a one-key map, which
+    // has nothing to repeat.
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<DuplicateKeys, A::Error> {
+        // A hash set, not a list: a line may hold an object of a million keys.
+        let mut seen = std::collections::HashSet::new();
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let DuplicateKeys(inner) = map.next_value()?;
+            if found.is_some() {
+                continue;
+            }
+            found = inner.map(|path| format!("{key}{}", dotted(&path)));
+            if !seen.insert(key.clone()) {
+                found = Some(key);
+            }
+        }
+        Ok(DuplicateKeys(found))
+    }
+}
+
+/// `path` as it follows a parent: `.name` for a key, `[2]` for an index as is.
+fn dotted(path: &str) -> String {
+    if path.starts_with('[') { path.to_owned() } else { format!(".{path}") }
+}
+
 /// serde_json's message for a syntax error, which names the line and column. Its messages for
 /// type errors may quote the value, but parsing into `Value` raises only syntax errors.
 fn syntax_only(error: &serde_json::Error) -> String {
     error.to_string()
 }
 
+/// Through a [`Value`], which keeps the last of repeated keys: use [`AuditEvent::from_json`]
+/// on text that may repeat one.
 impl<'de> Deserialize<'de> for AuditEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AuditEvent, D::Error> {
         let value = Value::deserialize(deserializer)?;
