@@ -11,8 +11,8 @@ use std::time::Duration;
 use audit_core::{AuditEvent, EventType, Timestamp};
 use audit_redact::RedactedEvent;
 use audit_sink::{
-    AuditLogger, AuditLoggerBuilder, Backpressure, Durability, LoggerError, ManualClock, Retention,
-    SegmentName, Sink, SinkError,
+    AuditLogger, AuditLoggerBuilder, Backpressure, BatchError, Durability, LoggerError,
+    ManualClock, Retention, SegmentName, Sink, SinkError,
 };
 
 const NOON: &str = "2026-12-03T12:00:00.000Z";
@@ -537,22 +537,34 @@ fn bad_sample_rates_are_refused() {
     );
 }
 
-/// A sink in memory that fails while told to and can be made slow.
+/// A sink in memory that fails while told to, can be made slow, and can hold a limited
+/// number of lines (writing what fits of a batch, like a disk filling up).
 #[derive(Clone, Default)]
 struct TestSink {
     lines: Arc<Mutex<Vec<String>>>,
     failing: Arc<Mutex<bool>>,
     delay: Duration,
+    /// Lines that still fit; `None`: no limit.
+    room: Arc<Mutex<Option<usize>>>,
 }
 
 impl Sink for TestSink {
-    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), SinkError> {
+    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), BatchError> {
         std::thread::sleep(self.delay);
         if *self.failing.lock().unwrap() {
-            return Err(SinkError::Other("injected fault".into()));
+            return Err(SinkError::Other("injected fault".into()).into());
         }
+        let mut room = self.room.lock().unwrap();
+        let fitting = room.map_or(events.len(), |room| room.min(events.len()));
         let mut lines = self.lines.lock().unwrap();
-        lines.extend(events.iter().map(|event| event.as_event().to_json_line()));
+        lines.extend(events[..fitting].iter().map(|event| event.as_event().to_json_line()));
+        if let Some(room) = room.as_mut() {
+            *room -= fitting;
+        }
+        if fitting < events.len() {
+            let source = SinkError::Other("full".into());
+            return Err(BatchError { written: fitting, source });
+        }
         Ok(())
     }
 
@@ -649,6 +661,39 @@ fn a_failing_sink_is_reported_in_the_status_and_its_losses_declared_once_it_reco
     assert_eq!((status.logged, status.written, status.lost), (35, 15, 20));
 }
 
+/// A batch that fits only in part is written in part: what is in counts as written, only the
+/// rest as lost, and the loss is declared once there is room again.
+#[test]
+fn a_batch_written_in_part_counts_each_event_once() {
+    let sink = TestSink { room: Arc::new(Mutex::new(Some(25))), ..TestSink::default() };
+    let logger = AuditLogger::builder().sink(Box::new(sink.clone())).build().unwrap();
+    for idx in 0..40 {
+        logger.log(event(idx));
+    }
+    assert!(logger.flush().is_err());
+    let status = logger.status();
+    assert_eq!((status.written, status.lost), (25, 15), "{status:?}");
+
+    *sink.room.lock().unwrap() = None;
+    for idx in 40..45 {
+        logger.log(event(idx));
+    }
+    logger.flush().unwrap();
+    let status = logger.shutdown().unwrap();
+    assert_eq!((status.logged, status.written, status.lost), (45, 30, 15));
+
+    let events = sink.events();
+    let written: Vec<u64> = of_type(&events, EventType::BindingAccessed)
+        .iter()
+        .map(|event| event.details["idx"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (0..25).chain(40..45).collect();
+    assert_eq!(written, expected, "no event twice, none missing but the declared ones");
+    let lost = of_type(&events, EventType::AuditEventsLost);
+    assert_eq!(lost.len(), 1);
+    assert_eq!(detail_count(lost[0]), 15);
+}
+
 #[test]
 fn a_removed_directory_or_replaced_file_is_recreated_without_loss() {
     let parent = tempfile::tempdir().unwrap();
@@ -675,6 +720,17 @@ fn a_removed_directory_or_replaced_file_is_recreated_without_loss() {
 
 #[test]
 fn a_full_disk_is_survived_and_its_losses_declared() {
+    on_small_tmpfs(full_disk_scenario);
+}
+
+#[test]
+fn a_filling_disk_takes_what_fits_and_declares_the_rest() {
+    on_small_tmpfs(filling_disk_scenario);
+}
+
+/// Runs `scenario` on a fresh 64 KiB tmpfs, or says it is skipped where mounting needs a root
+/// this process is not.
+fn on_small_tmpfs(scenario: fn(&Path)) {
     let parent = tempfile::tempdir().unwrap();
     let mount_point = parent.path().join("tmpfs");
     fs::create_dir(&mount_point).unwrap();
@@ -688,11 +744,48 @@ fn a_full_disk_is_survived_and_its_losses_declared() {
         eprintln!("skipped: mounting a tmpfs needs root; the fault-injecting sink covers faults");
         return;
     }
-    let outcome = std::panic::catch_unwind(|| full_disk_scenario(&mount_point));
+    let outcome = std::panic::catch_unwind(|| scenario(&mount_point));
     let _ = std::process::Command::new("umount").arg(&mount_point).status();
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// Far more than the disk holds, in one batch: the lines that fit are written whole, the file
+/// keeps room for the record declaring the rest, and every event is either in the file or
+/// declared, once.
+fn filling_disk_scenario(mount_point: &Path) {
+    let dir = mount_point.join("audit");
+    let clock = clock(NOON);
+    let logger = builder(&dir, &clock).build().unwrap();
+    let padding = "p".repeat(1000);
+    for idx in 0..200 {
+        logger.log(event(idx).with_detail("padding", padding.as_str()));
+    }
+    assert!(logger.flush().is_err(), "200 KB cannot fit in 64 KiB");
+    let status = logger.status();
+    assert_eq!(status.written + status.lost, 200, "{status:?}");
+    // Nothing is left to write, so the last cycle succeeds.
+    logger.shutdown().unwrap();
+
+    let text = fs::read_to_string(dir.join("audit-2026-12-03.jsonl")).unwrap();
+    assert!(text.ends_with('\n'), "no line is torn");
+    let events: Vec<AuditEvent> =
+        text.lines().map(|line| AuditEvent::from_json(line).unwrap()).collect();
+    let written = of_type(&events, EventType::BindingAccessed);
+    let lost = of_type(&events, EventType::AuditEventsLost);
+    assert!(written.len() > 20, "what fit was written: {}", written.len());
+    // One record per failed batch (the writer may have drained the 200 in more than one),
+    // each in the room kept for it.
+    let declared: u64 = lost.iter().map(|record| detail_count(record)).sum();
+    assert!(!lost.is_empty());
+    assert_eq!(written.len() as u64 + declared, 200);
+    assert_eq!((written.len() as u64, declared), (status.written, status.lost));
+    let first_lost = written.len() as u64;
+    assert_eq!(written.last().unwrap().details["idx"], first_lost - 1);
+    // The lines cut back never entered the chain.
+    let report = audit_sink::verify_dir(&dir, |_| {}).unwrap();
+    assert_eq!(report.verdict(), audit_sink::Verdict::Intact, "{report:#?}");
 }
 
 fn full_disk_scenario(mount_point: &Path) {
@@ -807,7 +900,7 @@ fn record_writes_valid_lines_and_rejects_invalid_ones_by_line_number() {
     assert!(stderr.contains("stdin:6: rejected: severity: unknown severity \"loud\""), "{stderr}");
     assert!(!stderr.contains("stdin:3:"), "a blank line is skipped: {stderr}");
     assert!(stderr.contains("stdin:7: rejected: not UTF-8"), "{stderr}");
-    assert!(stderr.contains("3 recorded, 4 rejected, 3 written"), "{stderr}");
+    assert!(stderr.contains("3 accepted, 4 rejected, 3 written"), "{stderr}");
     assert_eq!(all_events(dir.path()).len(), 3, "the last line, without newline, counts too");
 }
 
@@ -1018,7 +1111,7 @@ fn record_refuses_the_audit_systems_own_record_types() {
         ),
         "{stderr}"
     );
-    assert!(stderr.contains("1 recorded, 1 rejected, 1 written"), "{stderr}");
+    assert!(stderr.contains("1 accepted, 1 rejected, 1 written"), "{stderr}");
     assert_eq!(all_events(&dir.path().join("audit")).len(), 1);
 
     // `check` accepts and refuses exactly the same lines.

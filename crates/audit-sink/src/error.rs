@@ -41,6 +41,27 @@ impl SinkError {
     }
 }
 
+/// Why a batch was not written whole: the failure, and how many of the batch's events, from
+/// the first, were written before it.
+///
+/// A sink that writes all or nothing returns it with `written` 0, which `?` does from a
+/// [`SinkError`].
+#[derive(Debug, thiserror::Error)]
+#[error("{written} events of the batch were written, then the sink failed")]
+pub struct BatchError {
+    /// Events at the start of the batch that are in the log.
+    pub written: usize,
+    /// Why the rest are not.
+    #[source]
+    pub source: SinkError,
+}
+
+impl From<SinkError> for BatchError {
+    fn from(source: SinkError) -> BatchError {
+        BatchError { written: 0, source }
+    }
+}
+
 /// Why an [`AuditLogger`](crate::AuditLogger) could not be built, or why a flush could not
 /// put everything on disk.
 #[derive(Debug, thiserror::Error)]

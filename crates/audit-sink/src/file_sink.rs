@@ -22,7 +22,7 @@ use crate::compress::{Compressor, temp_owner};
 use crate::naming::SegmentName;
 use crate::retention::{Retention, rotated_segments, select_expired};
 use crate::verify::HEAD_FILE;
-use crate::{Sink, SinkError};
+use crate::{BatchError, Sink, SinkError};
 
 /// The advisory lock file every writer of a directory locks around appends and rotation.
 pub(crate) const LOCK_FILE_NAME: &str = ".audit.lock";
@@ -119,6 +119,11 @@ pub struct FileSink {
     rotated_since_retention: bool,
     /// Chained lines waiting for their append, built under the lock.
     out: Vec<u8>,
+    /// Where in `out` each line of the caller's batch ends (the sink's own records are not
+    /// counted), to tell how many reached the file when an append fails part way.
+    out_batch_ends: Vec<usize>,
+    /// Lines of the batch being written that are in the file.
+    batch_written: usize,
     /// The chain's head as this sink left it, with the identity and length the active file
     /// had then: while both still match, no other process has written since.
     chain_cache: Option<ChainCache>,
@@ -136,6 +141,16 @@ pub struct FileSink {
 /// after every batch cost more than chaining the batch's lines; a verifier takes an anchor
 /// behind the log as sound, and the writer takes the newest of anchor and file tail.
 const ANCHOR_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Bytes a failed append on a full disk leaves free, by cutting back its last lines, so that
+/// the record declaring the lost events and the head anchor still fit: two blocks of the
+/// common 4 KiB, since the anchor is a file of its own.
+const FULL_DISK_RESERVE: usize = 8192;
+
+/// Whether `error` says the disk or the user's quota is full.
+fn is_disk_full(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+}
 
 /// See [`FileSink::chain_cache`].
 #[derive(Debug, Clone)]
@@ -170,6 +185,8 @@ impl FileSink {
             compressor,
             rotated_since_retention: true,
             out: Vec::with_capacity(64 * 1024),
+            out_batch_ends: Vec::new(),
+            batch_written: 0,
             chain_cache: None,
             anchor: None,
             anchor_behind: false,
@@ -253,6 +270,9 @@ impl FileSink {
             self.chain_cache = None;
             // Their record was not written: retention chooses them again next time.
             self.pending_deletions.clear();
+            // Lines chained but not appended hold links of a head that is no more.
+            self.out.clear();
+            self.out_batch_ends.clear();
         }
         self.buffer.clear();
         self.line_ends.clear();
@@ -319,6 +339,9 @@ impl FileSink {
             head.link = link;
             head.file = Some(self.active_ref().name.to_string());
             file_has_events = true;
+            if line_idx < n_batch_lines {
+                self.out_batch_ends.push(self.out.len());
+            }
             line_idx += 1;
         }
         let size = self.append_out(size)?;
@@ -391,21 +414,47 @@ impl FileSink {
 
     /// Appends `self.out` to the active file of `size` bytes in one write and empties it;
     /// returns the new size.
+    ///
+    /// When the append fails part way, the file is cut back to the last whole line that got
+    /// in (on a full disk, to one that leaves [`FULL_DISK_RESERVE`] bytes free), so that no
+    /// line is torn and [`Self::batch_written`] says which lines are in.
     fn append_out(&mut self, size: u64) -> Result<u64, SinkError> {
         if self.out.is_empty() {
             return Ok(size);
         }
         let active = self.active_ref();
-        if let Err(error) = (&active.file).write_all(&self.out) {
-            // Cut back to where the batch began, so it lands whole or not at all whenever
-            // the file system lets it.
-            let _ = active.file.set_len(size);
-            self.out.clear();
-            return Err(self.error("append to", error));
+        let mut done = 0;
+        let mut failure = None;
+        while done < self.out.len() {
+            match (&active.file).write(&self.out[done..]) {
+                Ok(0) => {
+                    failure = Some(io::Error::from(io::ErrorKind::WriteZero));
+                    break;
+                }
+                Ok(n) => done += n,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
         }
-        let new_size = size + self.out.len() as u64;
+        let Some(error) = failure else {
+            self.batch_written += self.out_batch_ends.len();
+            self.out_batch_ends.clear();
+            let new_size = size + self.out.len() as u64;
+            self.out.clear();
+            return Ok(new_size);
+        };
+        let room = if is_disk_full(&error) { done.saturating_sub(FULL_DISK_RESERVE) } else { done };
+        let keep = self.out[..room].iter().rposition(|&byte| byte == b'\n').map_or(0, |at| at + 1);
+        // If the cut fails too, a torn last line is left, which the next append terminates
+        // and readers recognise; the lines before it are whole either way.
+        let _ = active.file.set_len(size + keep as u64);
+        self.batch_written += self.out_batch_ends.iter().filter(|&&end| end <= keep).count();
+        self.out_batch_ends.clear();
         self.out.clear();
-        Ok(new_size)
+        Err(self.error("append to", error))
     }
 
     /// The newest link of the directory's chain and the file holding it: the cached head if
@@ -711,14 +760,15 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), SinkError> {
+    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), BatchError> {
         self.buffer.clear();
         self.line_ends.clear();
         for event in events {
             event.write_json_line(&mut self.buffer);
             self.line_ends.push(self.buffer.len());
         }
-        self.write_lines(false)
+        self.batch_written = 0;
+        self.write_lines(false).map_err(|source| BatchError { written: self.batch_written, source })
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {

@@ -47,7 +47,7 @@ mod retention;
 mod verify;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{LoggerError, SinkError};
+pub use error::{BatchError, LoggerError, SinkError};
 pub use file_sink::{FileSink, FileSinkOptions};
 pub use logger::{AuditLogger, AuditLoggerBuilder, LoggerStatus};
 pub use naming::SegmentName;
@@ -71,8 +71,11 @@ pub trait Sink: Send {
     ///
     /// # Errors
     ///
-    /// When the events could not be written; the caller counts them as lost.
-    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), SinkError>;
+    /// When not all of the events could be written. The error says how many, from the first,
+    /// were: the logger counts those as written and the rest as lost. Those it names must be
+    /// whole in the destination and the rest absent, so that none is written twice or
+    /// declared lost while present.
+    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), BatchError>;
 
     /// Makes what was written durable as far as the sink's durability mode asks.
     ///

@@ -800,6 +800,14 @@ fn value_size(value: &Value) -> u64 {
     }
 }
 
+/// What one declaration record declares.
+#[derive(Debug, Clone, Copy)]
+enum Declared {
+    Dropped,
+    Lost,
+    Sampled(usize),
+}
+
 /// Events not written and not yet declared in the log.
 #[derive(Debug, Default)]
 struct Undeclared {
@@ -950,41 +958,72 @@ impl Writer {
     }
 
     /// Writes `self.batch` (plus the declarations, on the last chunk) and accounts for it:
-    /// written, or lost and to be declared.
+    /// each event written, or lost and to be declared.
     fn write_chunk(&mut self, last_chunk: bool, declare_sampled: bool) -> Option<String> {
-        let n_batch_events = self.batch.len() as u64;
-        let span = time_span(&self.batch);
-        let n_internal = if last_chunk { self.push_declarations(declare_sampled) } else { 0 };
+        let n_events = self.batch.len();
+        let declared =
+            if last_chunk { self.push_declarations(declare_sampled) } else { Vec::new() };
         if self.batch.is_empty() {
             return None;
         }
-        let result = self.sink.write_batch(&self.batch);
+        let (written, failure) = match self.sink.write_batch(&self.batch) {
+            Ok(()) => (self.batch.len(), None),
+            Err(error) => (error.written.min(self.batch.len()), Some(error.source)),
+        };
+        let written_events = written.min(n_events);
+        let lost_span = time_span(&self.batch[written_events..n_events]);
         self.batch.clear();
-        match result {
-            Ok(()) => {
-                self.shared.written.fetch_add(n_batch_events, Ordering::AcqRel);
-                self.shared.internal_records.fetch_add(n_internal, Ordering::AcqRel);
-                self.unsynced = true;
-                if last_chunk {
-                    self.undeclared.dropped = Span::default();
-                    self.undeclared.lost = Span::default();
-                    if declare_sampled {
-                        self.undeclared.sampled = [0; N_TYPES];
-                        self.last_sampled_record = Instant::now();
-                    }
-                }
-                None
+        self.shared.written.fetch_add(written_events as u64, Ordering::AcqRel);
+        if written > 0 {
+            self.unsynced = true;
+        }
+        self.settle(&declared[..written - written_events]);
+        let Some(error) = failure else {
+            if declare_sampled {
+                self.last_sampled_record = Instant::now();
             }
-            Err(error) => {
-                let reason = error_chain(&error);
-                self.shared.lost.fetch_add(n_batch_events, Ordering::AcqRel);
-                if let Some((first, last)) = span {
-                    self.undeclared.lost.add(n_batch_events, first, last);
-                }
-                self.undeclared.lost_reason = format!("write failed: {reason}");
-                Some(reason)
+            return None;
+        };
+        let reason = error_chain(&error);
+        let n_lost = (n_events - written_events) as u64;
+        if let Some((first, last)) = lost_span {
+            self.shared.lost.fetch_add(n_lost, Ordering::AcqRel);
+            self.undeclared.lost.add(n_lost, first, last);
+            self.undeclared.lost_reason = format!("write failed: {reason}");
+            self.declare_alone();
+        }
+        Some(reason)
+    }
+
+    /// Writes the records declaring drops and losses on their own, right after events were
+    /// lost: a few hundred bytes may still fit where the batch did not (a full disk), and a
+    /// logger shutting down gets no later cycle to declare them in.
+    fn declare_alone(&mut self) {
+        let declared = self.push_declarations(false);
+        if declared.is_empty() {
+            return;
+        }
+        let written = match self.sink.write_batch(&self.batch) {
+            Ok(()) => declared.len(),
+            Err(error) => error.written.min(declared.len()),
+        };
+        self.batch.clear();
+        if written > 0 {
+            self.unsynced = true;
+        }
+        self.settle(&declared[..written]);
+    }
+
+    /// Forgets what the written records in `declared` declared.
+    fn settle(&mut self, declared: &[Declared]) {
+        for declaration in declared {
+            match *declaration {
+                Declared::Dropped => self.undeclared.dropped = Span::default(),
+                Declared::Lost => self.undeclared.lost = Span::default(),
+                Declared::Sampled(type_idx) => self.undeclared.sampled[type_idx] = 0,
             }
         }
+        self.shared.internal_records.fetch_add(declared.len() as u64, Ordering::AcqRel);
     }
 
     /// Flushes the sink when something was written since the last flush and a flush asks for
@@ -1057,14 +1096,14 @@ impl Writer {
         drained
     }
 
-    /// Appends the records declaring drops, losses and (when `with_sampled`) sampling; returns
-    /// how many.
     /// Appends to `self.batch` the records declaring drops, losses and (when `with_sampled`)
-    /// sampling; returns how many.
-    fn push_declarations(&mut self, with_sampled: bool) -> u64 {
+    /// sampling; returns what each declares, in order.
+    fn push_declarations(&mut self, with_sampled: bool) -> Vec<Declared> {
         let undeclared = &self.undeclared;
         let mut records = Vec::new();
+        let mut declared = Vec::new();
         if undeclared.dropped.count > 0 {
+            declared.push(Declared::Dropped);
             let reason = format!(
                 "backpressure: the queue budget of {} bytes was full",
                 self.shared.budget_limit
@@ -1072,20 +1111,21 @@ impl Writer {
             records.push(lost_record(&undeclared.dropped, &reason));
         }
         if undeclared.lost.count > 0 {
+            declared.push(Declared::Lost);
             records.push(lost_record(&undeclared.lost, &undeclared.lost_reason));
         }
         if with_sampled {
             for (type_idx, &count) in undeclared.sampled.iter().enumerate() {
                 if count > 0 {
+                    declared.push(Declared::Sampled(type_idx));
                     let rate = self.shared.sample_rates[type_idx];
                     records.push(sampled_record(EventType::ALL[type_idx], count, rate));
                 }
             }
         }
-        let n_records = records.len() as u64;
         let redactor = &self.redactor;
         self.batch.extend(records.into_iter().map(|record| redactor.redact(record)));
-        n_records
+        declared
     }
 
     /// Publishes the sink's health, and backs off while it fails.

@@ -58,12 +58,12 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     let logger = AuditLogger::from_config(&config)
         .with_context(|| format!("opening the audit directory {}", config.dir.display()))?;
 
-    let (mut n_recorded, mut n_invalid) = (0_u64, 0_u64);
+    let (mut n_accepted, mut n_invalid) = (0_u64, 0_u64);
     let stdin = io::stdin().lock();
     for_each_producer_line(stdin, |line_number, parsed| match parsed {
         Ok(event) => {
             logger.log(event);
-            n_recorded += 1;
+            n_accepted += 1;
         }
         Err(error) => {
             n_invalid += 1;
@@ -73,7 +73,7 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
 
     let status = logger.shutdown().context("writing the recorded events")?;
     eprintln!(
-        "{n_recorded} recorded, {n_invalid} rejected, {} written to {}",
+        "{n_accepted} accepted, {n_invalid} rejected, {} written to {}",
         status.written,
         config.dir.display()
     );
