@@ -1097,6 +1097,40 @@ fn record(dir: &Path, input: &str, vars: &[(&str, &str)]) -> (Option<i32>, Strin
     (output.status.code(), String::from_utf8(output.stderr).unwrap())
 }
 
+/// With auditing turned off, `record` would take every line and write none: it refuses,
+/// naming what turned it off, instead of exiting 0.
+#[test]
+fn record_refuses_to_run_with_auditing_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!("{}\n", event(1).to_json_line());
+    let (code, stderr) = record(dir.path(), &input, &[("NCP_AUDIT_ENABLED", "off")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("auditing is disabled (environment variable NCP_AUDIT_ENABLED)"),
+        "{stderr}"
+    );
+}
+
+/// A rejected line's message may name one of its keys: it reaches stderr (and the logs that
+/// keep it) redacted and with its control characters escaped.
+#[test]
+fn rejection_messages_neither_leak_secrets_nor_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+    let line = event(1).to_json_line();
+    let input = format!(
+        "{}\n{}\n",
+        line.replacen("\"context\":{", &format!("\"context\":{{\"{secret}\":\"x\","), 1),
+        line.replacen("\"context\":{", "\"context\":{\"\\u001b]0;owned\\u0007\":\"x\",", 1),
+    );
+    let (code, stderr) = record(dir.path(), &input, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+    assert!(stderr.contains("stdin:1: rejected: context.<redacted>: unknown field"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
+    assert!(stderr.contains("stdin:2: rejected: context.\\u001b]0;owned\\u0007: unknown"));
+}
+
 #[test]
 fn record_refuses_the_audit_systems_own_record_types() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,7 +25,9 @@ pub(crate) struct RecordArgs {
 
 /// The effective configuration (defaults, settings.json, `NCP_AUDIT_*`), with `dir` in place
 /// of the configured directory when given; warnings go to stderr.
-pub(crate) fn effective_config(dir: Option<PathBuf>) -> anyhow::Result<AuditConfig> {
+///
+/// Also says where `enabled` came from.
+fn load_effective(dir: Option<PathBuf>) -> anyhow::Result<(AuditConfig, String)> {
     let loaded = match audit_config::load_from_process() {
         // Under systemd or `env -i` there may be no home at all; with the directory given,
         // the defaults and the NCP_AUDIT_* variables still make a configuration.
@@ -44,11 +46,19 @@ pub(crate) fn effective_config(dir: Option<PathBuf>) -> anyhow::Result<AuditConf
     if let Some(dir) = dir {
         config.dir = dir;
     }
-    Ok(config)
+    Ok((config, loaded.source(audit_config::Setting::Enabled).to_string()))
 }
 
 pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
-    let mut config = effective_config(args.dir.clone())?;
+    let (mut config, enabled_by) = load_effective(args.dir.clone())?;
+    // A disabled logger takes every event and writes none: refuse rather than report
+    // success for a trail that was never written.
+    if !config.enabled {
+        anyhow::bail!(
+            "auditing is disabled ({enabled_by}); record would write nothing, so it reads \
+             nothing"
+        );
+    }
     if let Some(bytes) = args.max_file_size_bytes {
         config.max_file_size_bytes = bytes;
     }
@@ -88,6 +98,18 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     Ok(if n_invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// `message` about a rejected line, fit for stderr and the logs it ends up in: it may name
+/// a key of the line, which may hold a secret or terminal escapes, so it is redacted and its
+/// control characters escaped.
+fn printable(message: &str) -> String {
+    static REDACTOR: std::sync::LazyLock<audit_redact::Redactor> =
+        std::sync::LazyLock::new(audit_redact::Redactor::default);
+    let redacted = REDACTOR.redact_text(message).into_owned();
+    let mut out = String::with_capacity(redacted.len());
+    crate::cmd_common::escape_controls(&redacted, &mut out);
+    out
+}
+
 /// Reads producer lines from `input` and hands each non-blank one, parsed strictly, to
 /// `each` with its line number. `record` and `check` share it, so they accept and refuse
 /// the same lines: a UTF-8 byte order mark before the first line and a CR before a newline
@@ -124,8 +146,9 @@ pub(crate) fn for_each_producer_line(
         if line.trim().is_empty() {
             continue;
         }
-        let parsed =
-            AuditEvent::from_json(line).map_err(|error| error.to_string()).and_then(|event| {
+        let parsed = AuditEvent::from_json(line)
+            .map_err(|error| printable(&error.to_string()))
+            .and_then(|event| {
                 if event.event_type.is_audit_internal() {
                     Err(format!(
                         "type: {} records are written by the audit system itself, not by \
