@@ -183,6 +183,91 @@ fn a_torn_last_line_is_a_crash_not_tampering() {
     assert_eq!(report.findings_of(FindingKind::TornLine).len(), 1);
 }
 
+/// Logs `n` events through the real writer into `dir`.
+fn log_events(dir: &Path, n: usize) {
+    let logger = audit_sink::AuditLogger::builder().dir(dir).build().unwrap();
+    for idx in 0..n {
+        logger.log(
+            AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
+                .with_detail("i", idx),
+        );
+    }
+    logger.shutdown().unwrap();
+}
+
+fn active_file(dir: &Path) -> PathBuf {
+    let mut names: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    names.pop().unwrap()
+}
+
+/// A writer killed mid-line, anywhere in the line (its chain field included), then a new
+/// writer: the torn line is ended and accounted for by a checkpoint, and the log verifies.
+#[test]
+fn a_torn_line_ended_by_the_next_writer_is_accounted_for() {
+    for within_chain in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        log_events(dir.path(), 3);
+        let active = active_file(dir.path());
+        let last = read_lines(&active).pop().unwrap();
+        let cut = if within_chain { last.find("\"chain\"").unwrap() + 20 } else { 30 };
+        let mut file = fs::OpenOptions::new().append(true).open(&active).unwrap();
+        file.write_all(&last.as_bytes()[..cut]).unwrap();
+        drop(file);
+        log_events(dir.path(), 2);
+
+        let lines = read_lines(&active);
+        assert_eq!(lines.len(), 4 + 1 + 1 + 2, "{lines:#?}");
+        let checkpoint: serde_json::Value = serde_json::from_str(&lines[5]).unwrap();
+        assert_eq!(checkpoint["details"]["reason"], "torn-line");
+        assert_eq!(checkpoint["details"]["tornLine"]["line"], 5);
+        assert_eq!(checkpoint["details"]["tornLine"]["bytes"], cut);
+        let report = verify_dir(dir.path(), |_| {}).unwrap();
+        assert_eq!(report.verdict(), Verdict::Intact, "cut at {cut}: {report:#?}");
+        assert_eq!(report.findings_of(FindingKind::TornLine).len(), 1);
+    }
+}
+
+/// Text added on a line of its own is never taken for a torn line, wherever it goes and
+/// whatever it looks like, unless the checkpoint after it names its exact bytes.
+#[test]
+fn added_text_is_not_a_torn_line() {
+    let prefix = r#"{"timestamp":"2026-12-03T10:00:01.000Z","type":"security_violation""#;
+    for (text, at_end) in [("garbage", false), (prefix, false), ("garbage", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        log_events(dir.path(), 4);
+        let active = active_file(dir.path());
+        let mut lines = read_lines(&active);
+        if at_end {
+            lines.push(text.to_owned());
+        } else {
+            lines.insert(3, text.to_owned());
+        }
+        fs::write(&active, lines.join("\n") + "\n").unwrap();
+        let (verdict, kinds) = tamper_kinds(dir.path());
+        assert_eq!(verdict, Verdict::Tampered, "{text:?} at end {at_end}");
+        assert!(has(&kinds, FindingKind::Inserted), "{kinds:?}");
+    }
+
+    // A torn line followed by a checkpoint that names other bytes is not accounted for.
+    let dir = tempfile::tempdir().unwrap();
+    log_events(dir.path(), 2);
+    let active = active_file(dir.path());
+    let mut file = fs::OpenOptions::new().append(true).open(&active).unwrap();
+    file.write_all(b"{\"timestamp\":\"2026").unwrap();
+    drop(file);
+    log_events(dir.path(), 1);
+    let text = fs::read_to_string(&active).unwrap().replace("{\"timestamp\":\"2026\n", "{\"time\n");
+    fs::write(&active, text).unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(has(&kinds, FindingKind::Inserted), "{kinds:?}");
+}
+
 /// One tampering, as the property test applies it.
 #[derive(Debug, Clone)]
 enum Tamper {

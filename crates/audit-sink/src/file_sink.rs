@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
+
 use audit_config::Durability;
 use audit_core::{AuditEvent, Details, EventType};
 use audit_redact::{RedactedEvent, Redactor};
@@ -105,9 +107,10 @@ impl Drop for LockGuard {
 /// reopening it otherwise. So several processes can share a directory: no interleaved lines,
 /// and one process's rotation never strands another's writes.
 ///
-/// When the sink opens an active file that does not end with a newline (a writer was killed
-/// in the middle of a line), it appends a newline first, so that the torn line stays
-/// recognisable as such (it does not parse) and the sink's own lines are never glued to it.
+/// When the sink appends to an active file that does not end with a newline (a writer was
+/// killed in the middle of a line), it ends that line first and follows it with a checkpoint
+/// naming its number, length and SHA-256, so that a verifier tells this torn line from one
+/// somebody added, and the sink's own lines are never glued to it.
 #[derive(Debug)]
 pub struct FileSink {
     options: FileSinkOptions,
@@ -299,6 +302,13 @@ impl FileSink {
         let mut head = self.chain_head()?;
         let mut size = self.active_len()?;
         let mut file_has_events = size > 0;
+        // A writer killed mid-append left the start of a line: end it, in the same append as
+        // the records that follow, so that it is never glued to them.
+        let torn = torn_tail(&self.active_ref().file, size)
+            .map_err(|error| self.error("read the last line of", error))?;
+        if torn.is_some() {
+            self.out.push(b'\n');
+        }
         if size == 0 {
             self.push_checkpoint(&mut head, None);
         } else if head.link == ChainLink::GENESIS {
@@ -307,7 +317,9 @@ impl FileSink {
             // verifier accepts exactly those and no line slipped in later.
             let foreign_lines = count_lines(&self.active_ref().file, size)
                 .map_err(|error| self.error("read", error))?;
-            self.push_adoption_checkpoint(&mut head, foreign_lines);
+            self.push_adoption_checkpoint(&mut head, foreign_lines + u64::from(torn.is_some()));
+        } else if let Some(torn) = torn {
+            self.push_torn_checkpoint(&mut head, &torn);
         }
         let limit = self.options.max_file_size_bytes;
         let mut line_idx = 0;
@@ -536,6 +548,28 @@ impl FileSink {
         head.file = Some(active_name);
     }
 
+    /// Queues the record that accounts for a torn line, right after it: without it, a line
+    /// with no chain data inside a chained file is one somebody added.
+    fn push_torn_checkpoint(&mut self, head: &mut ChainHead, torn: &TornTail) {
+        let active_name = self.active_ref().name.to_string();
+        let mut torn_details = Details::new();
+        torn_details.insert("line".into(), torn.line.into());
+        torn_details.insert("bytes".into(), torn.bytes.into());
+        torn_details.insert("sha256".into(), torn.sha256.clone().into());
+        let mut details = Details::new();
+        details.insert("reason".into(), TORN_LINE_REASON.into());
+        details.insert("file".into(), active_name.clone().into());
+        details.insert("tornLine".into(), torn_details.into());
+        let event = AuditEvent::new(EventType::AuditCheckpoint, details)
+            .at(self.options.clock.now())
+            .with_severity(audit_core::Severity::Warning);
+        let mut line = Vec::new();
+        self.options.redactor.redact(event).write_json_line(&mut line);
+        line.pop();
+        head.link = append_chained_line(head.link, &line, &mut self.out);
+        head.file = Some(active_name);
+    }
+
     /// Queues the first chained line of a directory whose active file already holds
     /// `foreign_lines` lines of another system.
     fn push_adoption_checkpoint(&mut self, head: &mut ChainHead, foreign_lines: u64) {
@@ -610,8 +644,6 @@ impl FileSink {
         }
         .map_err(|error| SinkError::io("open", path, error))?;
         let metadata = file.metadata().map_err(|error| SinkError::io("stat", path, error))?;
-        terminate_torn_line(&file, metadata.len())
-            .map_err(|error| SinkError::io("terminate the torn last line of", path, error))?;
         Ok(Active { file, name, identity: (metadata.dev(), metadata.ino()) })
     }
 
@@ -822,18 +854,66 @@ fn count_lines(file: &File, len: u64) -> io::Result<u64> {
     Ok(count)
 }
 
-/// Appends a newline when a non-empty file does not end with one.
-fn terminate_torn_line(file: &File, len: u64) -> io::Result<()> {
+/// The `details.reason` of the checkpoint that accounts for a torn line.
+pub(crate) const TORN_LINE_REASON: &str = "torn-line";
+
+/// A last line without its newline: where it is and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TornTail {
+    /// Its number in the file, from 1.
+    pub(crate) line: u64,
+    /// Its length.
+    pub(crate) bytes: u64,
+    /// SHA-256 of its bytes, in hex.
+    pub(crate) sha256: String,
+}
+
+/// The torn last line of the first `len` bytes of `file`, if they do not end with a newline.
+fn torn_tail(file: &File, len: u64) -> io::Result<Option<TornTail>> {
     if len == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let mut last = [0_u8];
     file.read_exact_at(&mut last, len - 1)?;
-    if last[0] != b'\n' {
-        let mut writer = file;
-        writer.write_all(b"\n")?;
+    if last[0] == b'\n' {
+        return Ok(None);
     }
-    Ok(())
+    // Rare (a crash came before): one pass for the line's number and start, one to hash it.
+    let mut buffer = vec![0; 1 << 16];
+    let (mut offset, mut n_lines, mut line_start) = (0, 0, 0);
+    while offset < len {
+        let want = usize::try_from(len - offset).unwrap_or(usize::MAX).min(buffer.len());
+        let n_read = file.read_at(&mut buffer[..want], offset)?;
+        if n_read == 0 {
+            break;
+        }
+        for at in memchr::memchr_iter(b'\n', &buffer[..n_read]) {
+            n_lines += 1;
+            line_start = offset + at as u64 + 1;
+        }
+        offset += n_read as u64;
+    }
+    let mut hasher = Sha256::new();
+    let mut at = line_start;
+    while at < len {
+        let want = usize::try_from(len - at).unwrap_or(usize::MAX).min(buffer.len());
+        let n_read = file.read_at(&mut buffer[..want], at)?;
+        if n_read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n_read]);
+        at += n_read as u64;
+    }
+    Ok(Some(TornTail {
+        line: n_lines + 1,
+        bytes: len - line_start,
+        sha256: hex(&hasher.finalize()),
+    }))
+}
+
+/// `bytes` in lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Every file in `dir` whose name this system writes, with its size.

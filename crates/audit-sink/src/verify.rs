@@ -26,9 +26,10 @@ use std::path::{Path, PathBuf};
 
 use audit_core::{ChainLink, LenientEvent, split_chained_line};
 use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
 
 use crate::chain_state::read_head;
-use crate::file_sink::LOCK_FILE_NAME;
+use crate::file_sink::{LOCK_FILE_NAME, TORN_LINE_REASON, hex};
 use crate::naming::SegmentName;
 
 /// The head anchor's file name: the newest link, rewritten by the writer after each batch.
@@ -587,6 +588,8 @@ impl Verifier {
         let mut first_chained = true;
         let mut first_last: Option<(u64, u64)> = None;
         let mut torn: Option<u64> = None;
+        // A complete line that is not JSON, waiting for the checkpoint that must follow it.
+        let mut ended_torn: Option<TornCandidate> = None;
 
         let result = for_each_line(&scan.file, scan.len, scan.compressed, |line| {
             file.lines += 1;
@@ -595,8 +598,15 @@ impl Verifier {
                 // An incomplete line followed by more data: it was not the end of the file.
                 file.add(FindingKind::Modified, Some(number), "line has no end".into());
             }
-            let Some(chained) = split_chained_line(line.bytes) else {
-                self.check_unchained(&mut file, &line, &mut torn);
+            let chained = split_chained_line(line.bytes);
+            if let Some(candidate) = ended_torn.take() {
+                let accounted = chained
+                    .as_ref()
+                    .is_some_and(|chained| candidate.is_accounted_for(chained.event_prefix));
+                candidate.settle(&mut file, &mut self.max_seq, accounted);
+            }
+            let Some(chained) = chained else {
+                self.check_unchained(&mut file, &line, &mut torn, &mut ended_torn);
                 return true;
             };
             if !self.seen_any {
@@ -619,6 +629,9 @@ impl Verifier {
         if let Some(number) = torn {
             file.add(FindingKind::TornLine, Some(number), "last line has no end".into());
         }
+        if let Some(candidate) = ended_torn {
+            candidate.settle(&mut file, &mut self.max_seq, false);
+        }
         file.seq_range = first_last;
         if let Some((_, last)) = first_last {
             self.last_seq_of.insert(plain_name(&file.name).to_owned(), last);
@@ -629,17 +642,24 @@ impl Verifier {
     /// A line that carries no well-formed chain field. If it still shows traces of one, it is
     /// a chained line whose chain data was damaged, and it takes the next number; otherwise it
     /// was added. An incomplete last line is a torn write, decided at the end of the file.
-    fn check_unchained(&mut self, file: &mut FileReport, line: &RawLine, torn: &mut Option<u64>) {
+    fn check_unchained(
+        &mut self,
+        file: &mut FileReport,
+        line: &RawLine,
+        torn: &mut Option<u64>,
+        ended_torn: &mut Option<TornCandidate>,
+    ) {
         if !line.complete {
             *torn = Some(line.number);
             return;
         }
         let damaged = memchr_contains(line.bytes, b"\"chain\"")
             || memchr_contains(line.bytes, b",\"hash\":\"");
-        if damaged {
+        let parses = serde_json::from_slice::<serde::de::IgnoredAny>(line.bytes).is_ok();
+        if damaged && parses {
             file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
             self.max_seq += 1;
-        } else if !self.seen_any {
+        } else if !damaged && !self.seen_any {
             // Before the first chained line of the directory: another system's lines, in a
             // file the writer later continued (the original implementation used the same
             // daily names).
@@ -648,15 +668,11 @@ impl Verifier {
                 Some(line.number),
                 "written before the chain began, by another system; not checked".into(),
             );
-        } else if serde_json::from_slice::<serde::de::IgnoredAny>(line.bytes).is_err() {
-            // Not JSON and no trace of a chain: the start of a line a writer was killed in
-            // the middle of, which the next writer ended with a newline. It never got a place
-            // in the chain, so nothing is missing around it.
-            file.add(
-                FindingKind::TornLine,
-                Some(line.number),
-                "incomplete line, as a writer killed mid-write leaves".into(),
-            );
+        } else if !parses {
+            // Not JSON: the start of a line a writer was killed in the middle of (perhaps
+            // within its chain field), if the next writer, which ended it, says so in the line
+            // after.
+            *ended_torn = Some(TornCandidate::new(line, damaged));
         } else {
             file.add(
                 FindingKind::Inserted,
@@ -974,6 +990,66 @@ impl Verifier {
 
 fn is_checkpoint(event_prefix: &[u8]) -> bool {
     memchr_contains(event_prefix, b"\"type\":\"audit_checkpoint\"")
+}
+
+/// A complete line without chain data that does not parse: torn by a crash if the checkpoint
+/// right after it names its number, length and hash, else added by somebody.
+struct TornCandidate {
+    line: u64,
+    bytes: u64,
+    sha256: String,
+    /// Whether it shows traces of chain data.
+    damaged: bool,
+}
+
+impl TornCandidate {
+    fn new(line: &RawLine, damaged: bool) -> TornCandidate {
+        TornCandidate {
+            line: line.number,
+            bytes: line.bytes.len() as u64,
+            sha256: hex(&Sha256::digest(line.bytes)),
+            damaged,
+        }
+    }
+
+    /// Whether `event_prefix`, the next line's, is the writer's checkpoint for this line.
+    fn is_accounted_for(&self, event_prefix: &[u8]) -> bool {
+        if !is_checkpoint(event_prefix) {
+            return false;
+        }
+        let Ok(prefix) = std::str::from_utf8(event_prefix) else { return false };
+        let Ok(event) = LenientEvent::parse(&format!("{prefix}}}")) else { return false };
+        let field = |name: &str| event.get_path(&format!("details.tornLine.{name}")).cloned();
+        event.get_path("details.reason").and_then(|v| v.as_str()) == Some(TORN_LINE_REASON)
+            && field("line").and_then(|v| v.as_u64()) == Some(self.line)
+            && field("bytes").and_then(|v| v.as_u64()) == Some(self.bytes)
+            && field("sha256").as_ref().and_then(|v| v.as_str()) == Some(self.sha256.as_str())
+    }
+
+    /// Records what the line was. A chained line whose chain data was damaged keeps its
+    /// place in the chain (`max_seq`); a torn one never had one.
+    fn settle(self, file: &mut FileReport, max_seq: &mut u64, accounted: bool) {
+        if accounted {
+            file.add(
+                FindingKind::TornLine,
+                Some(self.line),
+                "incomplete line of a writer killed mid-write, ended and accounted for by the \
+                 next writer"
+                    .into(),
+            );
+        } else if self.damaged {
+            file.add(FindingKind::Modified, Some(self.line), "chain data damaged".into());
+            *max_seq += 1;
+        } else {
+            file.add(
+                FindingKind::Inserted,
+                Some(self.line),
+                "line without chain data inside a chained file, which no torn-line checkpoint \
+                 accounts for"
+                    .into(),
+            );
+        }
+    }
 }
 
 /// A file's name without `.gz`: checkpoints name files before they are compressed.
