@@ -10,8 +10,8 @@ use crate::words::{NameSite, ValueShape, is_sensitive_name};
 
 /// Keys that hold the name, and the key that holds the value, of a name/value pair such as
 /// `{"name": "Authorization", "value": "Bearer ..."}`.
-const PAIR_NAME_KEYS: &[&str] = &["name", "key", "header", "field", "Name", "Key"];
-const PAIR_VALUE_KEYS: &[&str] = &["value", "Value"];
+const PAIR_NAME_KEYS: &[&str] = &["name", "key", "header", "field", "Name", "Key", "NAME", "KEY"];
+const PAIR_VALUE_KEYS: &[&str] = &["value", "Value", "val", "VALUE"];
 
 /// Keys shorter than this are not searched for secrets: no credential shape the scanner knows
 /// (a provider token, `name=value`, `user:password@`) fits in fewer bytes with its context.
@@ -320,6 +320,10 @@ mod tests {
         check(
             json!([{"name": "DB_PASSWORD", "value": "x1"}, {"name": "DB_PASSWORD_FILE", "value": "/run/s"}]),
             json!([{"name": "DB_PASSWORD", "value": MARKER}, {"name": "DB_PASSWORD_FILE", "value": "/run/s"}]),
+        );
+        check(
+            json!([{"key": "password", "val": "x2"}, {"NAME": "TOKEN", "VALUE": "x3"}]),
+            json!([{"key": "password", "val": MARKER}, {"NAME": "TOKEN", "VALUE": MARKER}]),
         );
         check(
             json!([["Accept", "*/*"], ["X-Api-Key", "k1"]]),
