@@ -1097,6 +1097,19 @@ fn record(dir: &Path, input: &str, vars: &[(&str, &str)]) -> (Option<i32>, Strin
     (output.status.code(), String::from_utf8(output.stderr).unwrap())
 }
 
+/// Events stamped long before they are recorded (a backfill) are written as given, with a
+/// note that time-range queries need `--unordered` for them.
+#[test]
+fn record_notes_backfilled_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = event(1).at(at("2025-11-19T10:15:30.456Z")).to_json_line();
+    let input = format!("{old}\n{}\n", event(2).to_json_line());
+    let (code, stderr) = record(dir.path(), &input, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("note: 1 events were stamped more than a minute away"), "{stderr}");
+    assert_eq!(all_events(&dir.path().join("audit")).len(), 2);
+}
+
 /// With auditing turned off, `record` would take every line and write none: it refuses,
 /// naming what turned it off, instead of exiting 0.
 #[test]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use audit_config::AuditConfig;
-use audit_core::AuditEvent;
+use audit_core::{AuditEvent, Timestamp};
 use audit_sink::AuditLogger;
 
 /// Where and how `record` writes.
@@ -68,10 +68,14 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     let logger = AuditLogger::from_config(&config)
         .with_context(|| format!("opening the audit directory {}", config.dir.display()))?;
 
-    let (mut n_accepted, mut n_invalid) = (0_u64, 0_u64);
+    let (mut n_accepted, mut n_invalid, mut n_out_of_time) = (0_u64, 0_u64, 0_u64);
     let stdin = io::stdin().lock();
     for_each_producer_line(stdin, |line_number, parsed| match parsed {
         Ok(event) => {
+            let skew = Timestamp::now().as_unix_millis() - event.timestamp.as_unix_millis();
+            if skew.abs() > crate::query::TIME_SLACK_MILLIS {
+                n_out_of_time += 1;
+            }
             logger.log(event);
             n_accepted += 1;
         }
@@ -87,6 +91,12 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         status.written,
         config.dir.display()
     );
+    if n_out_of_time > 0 {
+        eprintln!(
+            "ncp-audit: note: {n_out_of_time} events were stamped more than a minute away from \
+             now (backfilled?); time-range queries find them only with --unordered"
+        );
+    }
     // Sampling leaves events out on purpose (and says so in the log); anything else that was
     // accepted and not written is a failure of this run, whatever the log declares.
     let n_lost = status.lost + status.dropped;
