@@ -1106,7 +1106,10 @@ fn record_notes_backfilled_events() {
     let input = format!("{old}\n{}\n", event(2).to_json_line());
     let (code, stderr) = record(dir.path(), &input, &[]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("note: 1 events were stamped more than a minute away"), "{stderr}");
+    assert!(
+        stderr.contains("note: 1 of the events were stamped more than a minute away"),
+        "{stderr}"
+    );
     assert_eq!(all_events(&dir.path().join("audit")).len(), 2);
 }
 

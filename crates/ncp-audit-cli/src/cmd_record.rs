@@ -93,8 +93,8 @@ pub(crate) fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     );
     if n_out_of_time > 0 {
         eprintln!(
-            "ncp-audit: note: {n_out_of_time} events were stamped more than a minute away from \
-             now (backfilled?); time-range queries find them only with --unordered"
+            "ncp-audit: note: {n_out_of_time} of the events were stamped more than a minute \
+             away from now (backfilled?); time-range queries find them only with --unordered"
         );
     }
     // Sampling leaves events out on purpose (and says so in the log); anything else that was

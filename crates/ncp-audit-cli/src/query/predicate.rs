@@ -19,6 +19,12 @@ pub(crate) enum PredicateError {
     /// The field path is empty or has an empty part.
     #[error("--where {0:?}: the field path is empty or has an empty part")]
     BadPath(String),
+    /// An unquoted value that starts with an operator character: a mistyped operator.
+    #[error(
+        "--where {0:?}: the value starts with an operator character; write one operator, or \
+         quote a text value as JSON (details.x=\"=a\")"
+    )]
+    DoubledOperator(String),
     /// The regex does not compile.
     #[error("--where {text:?}: bad regular expression: {reason}")]
     BadRegex { text: String, reason: String },
@@ -92,7 +98,11 @@ impl Predicate {
             })?;
             Operand::Pattern(pattern)
         } else {
-            parse_operand(value.trim())
+            let value = value.trim();
+            if value.starts_with(['=', '!', '<', '>', '~']) {
+                return Err(PredicateError::DoubledOperator(text.to_owned()));
+            }
+            parse_operand(value)
         };
         Ok(Predicate { path: path.to_owned(), op, operand })
     }
@@ -234,5 +244,8 @@ mod tests {
         );
         assert_eq!(error("=3"), "--where \"=3\": the field path is empty or has an empty part");
         assert!(error("details.url~(").starts_with("--where \"details.url~(\": bad regular"));
+        assert!(error("details.i>>3").contains("the value starts with an operator character"));
+        assert!(error("details.i==3").contains("the value starts with an operator character"));
+        Predicate::parse(r#"details.x="=a""#).unwrap();
     }
 }
