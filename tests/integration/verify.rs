@@ -294,6 +294,130 @@ fn a_compressed_twin_is_ignored_only_when_it_holds_the_same_bytes() {
     assert!(kinds.iter().any(|(_, file, _)| file.as_deref().is_some_and(|f| f.ends_with(".gz"))));
 }
 
+/// Replaces line `idx` (from 0) of `path` with `event`, keeping the old line's chain field.
+fn forge_keeping_chain(path: &Path, idx: usize, event: &str) {
+    let mut lines = read_lines(path);
+    let chain_at = lines[idx].find(",\"chain\":").unwrap();
+    lines[idx] = format!("{}{}", event.strip_suffix('}').unwrap(), &lines[idx][chain_at..]);
+    fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+const FORGED: &str = r#"{"timestamp":"2026-12-03T10:00:00.000Z","type":"network_request_allowed","severity":"info","context":{},"details":{"url":"http://forged.example/"},"outcome":"success"}"#;
+
+/// Cutting the start of the history and putting a pruning record of one's own in place of
+/// the first line left (its chain field kept) is not pruning: only a record the chain vouches
+/// for excuses a gap.
+#[test]
+fn a_forged_pruning_record_excuses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    log_events(dir.path(), 8);
+    let active = active_file(dir.path());
+    let pruned = r#"{"timestamp":"2026-12-03T10:00:00.000Z","type":"audit_files_pruned","severity":"info","context":{},"details":{"ranges":[{"file":"audit-2026-12-02.jsonl","firstSeq":1,"lastSeq":5}]},"outcome":"success"}"#;
+    forge_keeping_chain(&active, 5, pruned);
+    let lines = read_lines(&active);
+    fs::write(&active, lines[5..].join("\n") + "\n").unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered, "{kinds:?}");
+    assert!(!has(&kinds, FindingKind::Pruned), "{kinds:?}");
+}
+
+/// After real retention, the first line left is vouched for by the last hash the pruning
+/// record gives: replacing it (its chain field kept) shows.
+#[test]
+fn the_first_line_after_pruned_files_is_checked_against_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let logger = audit_sink::AuditLogger::builder()
+        .dir(dir.path())
+        .max_file_size_bytes(1_500)
+        .retention(audit_sink::Retention { max_files: 1, ..Default::default() })
+        .build()
+        .unwrap();
+    for idx in 0..40 {
+        logger.log(
+            AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
+                .with_detail("i", idx),
+        );
+        logger.flush().unwrap();
+    }
+    logger.shutdown().unwrap();
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert!(!report.findings_of(FindingKind::Pruned).is_empty(), "{report:#?}");
+
+    let mut segments: Vec<PathBuf> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().contains(".0"))
+        .collect();
+    segments.sort();
+    forge_keeping_chain(&segments[0], 0, FORGED);
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered, "{kinds:?}");
+    assert!(has(&kinds, FindingKind::Modified), "{kinds:?}");
+}
+
+/// A last line without its newline is a torn write only if it is cut short; a whole JSON
+/// value there, or one followed by more text that the next writer ended, was put there.
+#[test]
+fn a_whole_value_is_never_a_torn_line() {
+    for (tail, then_write) in [(FORGED.to_owned(), false), (format!("{FORGED}{{}}"), true)] {
+        let dir = tempfile::tempdir().unwrap();
+        log_events(dir.path(), 3);
+        let active = active_file(dir.path());
+        let mut file = fs::OpenOptions::new().append(true).open(&active).unwrap();
+        file.write_all(tail.as_bytes()).unwrap();
+        drop(file);
+        if then_write {
+            log_events(dir.path(), 1);
+        }
+        let (verdict, kinds) = tamper_kinds(dir.path());
+        assert_eq!(verdict, Verdict::Tampered, "{tail}: {kinds:?}");
+        assert!(!has(&kinds, FindingKind::TornLine), "{kinds:?}");
+    }
+}
+
+/// A producer's event whose details say `"type":"audit_checkpoint"` is not the writer's
+/// checkpoint and cannot account for a line.
+#[test]
+fn a_producer_event_cannot_pass_for_a_torn_line_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    log_events(dir.path(), 2);
+    let active = active_file(dir.path());
+    let added = r#"{"timestamp":"2026-12-03T10:00:00"#;
+    let sha: String = sha_hex(added.as_bytes());
+    let logger = audit_sink::AuditLogger::builder().dir(dir.path()).build().unwrap();
+    let details = json!({"type": "audit_checkpoint", "reason": "torn-line",
+        "tornLine": {"line": 4, "bytes": added.len(), "sha256": sha}});
+    logger.log(AuditEvent::new(EventType::BindingAccessed, details.as_object().unwrap().clone()));
+    logger.shutdown().unwrap();
+    let mut lines = read_lines(&active);
+    lines.insert(3, added.to_owned());
+    fs::write(&active, lines.join("\n") + "\n").unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered, "{kinds:?}");
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A crash in the very first write to a directory, before any anchor: the fragment is the
+/// only line, the next writer adopts it as not its own, and the log verifies.
+#[test]
+fn a_torn_first_write_is_adopted_not_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    log_events(dir.path(), 3);
+    let active = active_file(dir.path());
+    let first = read_lines(&active).remove(0);
+    let cut = first.find("\"chain\"").unwrap() + 20;
+    fs::write(&active, &first.as_bytes()[..cut]).unwrap();
+    fs::remove_file(dir.path().join(HEAD_FILE)).unwrap();
+    log_events(dir.path(), 2);
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+}
+
 /// One tampering, as the property test applies it.
 #[derive(Debug, Clone)]
 enum Tamper {

@@ -93,14 +93,16 @@ fn for_each_segment_line(path: &Path, mut each: impl FnMut(&[u8])) -> io::Result
     }
 }
 
-/// The first and last sequence numbers in the segment at `path`, if it holds chained lines.
-pub(crate) fn seq_range_of(path: &Path) -> Option<(u64, u64)> {
-    let mut range: Option<(u64, u64)> = None;
+/// The first and last sequence numbers in the segment at `path`, and the hash of the line
+/// with the last, if it holds chained lines.
+pub(crate) fn seq_range_of(path: &Path) -> Option<(u64, u64, [u8; 32])> {
+    let mut range: Option<(u64, u64, [u8; 32])> = None;
     let read = for_each_segment_line(path, |line| {
         if let Some(chained) = split_chained_line(line) {
             range = Some(match range {
-                None => (chained.seq, chained.seq),
-                Some((first, last)) => (first.min(chained.seq), last.max(chained.seq)),
+                None => (chained.seq, chained.seq, chained.hash),
+                Some((first, last, _)) if chained.seq > last => (first, chained.seq, chained.hash),
+                Some((first, last, hash)) => (first.min(chained.seq), last, hash),
             });
         }
     });

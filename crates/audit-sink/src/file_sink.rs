@@ -729,9 +729,11 @@ impl FileSink {
             }
             // The sequence range goes into the record, so a verifier can tell this pruning
             // from tampering.
-            if let Some((first_seq, last_seq)) = seq_range_of(&dir.join(file)) {
+            // The last line's hash lets a verifier check the first line that survives them.
+            if let Some((first_seq, last_seq, last_hash)) = seq_range_of(&dir.join(file)) {
                 ranges.push(serde_json::json!({
                     "file": file, "firstSeq": first_seq, "lastSeq": last_seq,
+                    "lastHash": hex(&last_hash),
                 }));
             }
             deleted.push(file.clone());

@@ -521,6 +521,9 @@ struct Gap {
     /// Whether the line after the gap is a checkpoint, as every file the writer starts
     /// opens with one.
     opens_with_checkpoint: bool,
+    /// The line after the gap, whose content nothing before it vouches for: its number, its
+    /// written hash and the bytes the hash covers; none for a gap at the end of the log.
+    after: Option<(u64, [u8; 32], Vec<u8>)>,
 }
 
 /// What checkpoint records say about a finished file.
@@ -536,8 +539,9 @@ struct Verifier {
     recent: RecentLinks,
     max_seq: u64,
     gaps: Vec<Gap>,
-    /// Sequence ranges retention deleted, from `audit_files_pruned` records.
-    pruned: Vec<(String, u64, u64)>,
+    /// Sequence ranges retention deleted, from `audit_files_pruned` records, with the hash of
+    /// each range's last line when the record gives it.
+    pruned: Vec<(String, u64, u64, Option<[u8; 32]>)>,
     /// Per file that a checkpoint names: its last sequence number.
     claims: Vec<CheckpointClaim>,
     /// Last sequence number seen per file name.
@@ -650,15 +654,16 @@ impl Verifier {
             if !self.seen_any {
                 self.settle_foreign_lines(&mut file, chained.event_prefix);
             }
-            self.check_line(&mut file, file_idx, line.number, chained, first_chained);
+            let seq = chained.seq;
+            let authenticated =
+                self.check_line(&mut file, file_idx, line.number, chained, first_chained);
             first_chained = false;
             self.seen_any = true;
-            let seq = chained.seq;
             first_last = Some(match first_last {
                 None => (seq, seq),
                 Some((first, last)) => (first, last.max(seq)),
             });
-            self.note_records(line.bytes);
+            self.note_records(line.bytes, authenticated);
             true
         });
         if let Err(error) = result {
@@ -687,8 +692,17 @@ impl Verifier {
         torn: &mut Option<u64>,
         ended_torn: &mut Option<TornCandidate>,
     ) {
-        if !line.complete {
+        let cut_short = is_cut_short(line.bytes);
+        if !line.complete && cut_short {
             *torn = Some(line.number);
+            return;
+        }
+        if !line.complete {
+            file.add(
+                FindingKind::Inserted,
+                Some(line.number),
+                "last line has no end but is not cut short: no writer left it".into(),
+            );
             return;
         }
         let damaged = memchr_contains(line.bytes, b"\"chain\"")
@@ -697,7 +711,7 @@ impl Verifier {
         if damaged && parses {
             file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
             self.max_seq += 1;
-        } else if !damaged && !self.seen_any {
+        } else if !self.seen_any {
             // Before the first chained line of the directory: another system's lines, in a
             // file the writer later continued (the original implementation used the same
             // daily names).
@@ -706,11 +720,13 @@ impl Verifier {
                 Some(line.number),
                 "written before the chain began, by another system; not checked".into(),
             );
-        } else if !parses {
-            // Not JSON: the start of a line a writer was killed in the middle of (perhaps
-            // within its chain field), if the next writer, which ended it, says so in the line
-            // after.
+        } else if cut_short {
+            // The start of a line a writer was killed in the middle of (perhaps within its
+            // chain field), if the next writer, which ended it, says so in the line after.
             *ended_torn = Some(TornCandidate::new(line, damaged));
+        } else if damaged {
+            file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
+            self.max_seq += 1;
         } else {
             file.add(
                 FindingKind::Inserted,
@@ -757,7 +773,7 @@ impl Verifier {
         line_no: u64,
         chained: audit_core::ChainedLine<'_>,
         first_in_file: bool,
-    ) {
+    ) -> bool {
         let seq = chained.seq;
         let expected = self.max_seq + 1;
         let predecessor = self.predecessor(seq);
@@ -767,6 +783,8 @@ impl Verifier {
             let follows_suspect = suspect.is_some_and(|suspect| {
                 suspect.seq + 1 == seq && chained.follows(&suspect.recomputed)
             });
+            let authenticated =
+                follows_suspect || predecessor.is_some_and(|prev_hash| chained.follows(&prev_hash));
             if let Some(prev_hash) = predecessor
                 && !chained.follows(&prev_hash)
                 && !follows_suspect
@@ -784,7 +802,7 @@ impl Verifier {
                 );
             }
             self.remember(chained.link());
-            return;
+            return authenticated;
         }
 
         // The line before claimed this number and failed; if this one links properly to the
@@ -797,7 +815,7 @@ impl Verifier {
             finding.kind = FindingKind::Inserted;
             finding.detail = format!("forged line claiming seq {seq}");
             self.remember(chained.link());
-            return;
+            return true;
         }
 
         // A line in the right place whose written number was edited still hashes right under
@@ -812,7 +830,7 @@ impl Verifier {
                 format!("seq {expected}: sequence number changed to {seq}"),
             );
             self.remember(ChainLink { seq: expected, hash: chained.hash });
-            return;
+            return true;
         }
 
         if seq > expected {
@@ -823,9 +841,10 @@ impl Verifier {
                 line: line_no,
                 at_file_start: first_in_file,
                 opens_with_checkpoint: is_checkpoint(chained.event_prefix),
+                after: Some((seq, chained.hash, chained.event_prefix.to_vec())),
             });
             self.remember(chained.link());
-            return;
+            return false;
         }
 
         // seq < expected: a number already passed.
@@ -847,10 +866,14 @@ impl Verifier {
                 format!("claims seq {seq}, which is already taken by another line"),
             );
         }
+        false
     }
 
-    /// Reads checkpoint and pruning records for what they say about other files.
-    fn note_records(&mut self, line: &[u8]) {
+    /// Reads checkpoint and pruning records for what they say about other files. A pruning
+    /// record excuses gaps, so it counts only when the chain vouches for its line
+    /// (`authenticated`): the first line after a gap could say anything. A checkpoint only
+    /// helps name what is missing, so it counts either way.
+    fn note_records(&mut self, line: &[u8], authenticated: bool) {
         // Only the audit system's own records matter here; they all share this prefix.
         let is_record = memchr_contains(line, b"\"type\":\"audit_");
         if !is_record {
@@ -868,14 +891,18 @@ impl Verifier {
                     self.claims.push(CheckpointClaim { file: file.to_owned(), last_seq });
                 }
             }
-            Some("audit_files_pruned") => {
+            Some("audit_files_pruned") if authenticated => {
                 let files = details.get("ranges").and_then(|v| v.as_array());
                 for entry in files.into_iter().flatten() {
                     let name = entry.get("file").and_then(|v| v.as_str());
                     let first = entry.get("firstSeq").and_then(|v| v.as_u64());
                     let last = entry.get("lastSeq").and_then(|v| v.as_u64());
+                    let last_hash = entry
+                        .get("lastHash")
+                        .and_then(|v| v.as_str())
+                        .and_then(|hex| ChainLink::parse_hash(hex.as_bytes()));
                     if let (Some(name), Some(first), Some(last)) = (name, first, last) {
-                        self.pruned.push((name.to_owned(), first, last));
+                        self.pruned.push((name.to_owned(), first, last, last_hash));
                     }
                 }
             }
@@ -907,6 +934,7 @@ impl Verifier {
                     line: 0,
                     at_file_start: true,
                     opens_with_checkpoint: true,
+                    after: None,
                 });
             } else if let Some(hash) = self.recent.get(&head_link.seq)
                 && *hash != head_link.hash
@@ -943,13 +971,33 @@ impl Verifier {
         let pruned: Vec<&str> = self
             .pruned
             .iter()
-            .filter(|(_, first, last)| *first <= gap.to && *last >= gap.from)
-            .map(|(name, _, _)| name.as_str())
+            .filter(|(_, first, last, _)| *first <= gap.to && *last >= gap.from)
+            .map(|(name, _, _, _)| name.as_str())
             .collect();
         // Retention deletes the oldest files only: a gap after surviving lines is not pruning,
         // whatever a record claims.
         let covered = gap.from == 1 && self.covered_by_pruning(gap.from, gap.to);
-        let (kind, detail) = if covered {
+        // The pruned range's last hash vouches for the first line left after it.
+        let last_hash = self
+            .pruned
+            .iter()
+            .filter(|(_, _, last, _)| *last == gap.to)
+            .find_map(|(_, _, _, last_hash)| *last_hash);
+        let unlinked = match (&gap.after, last_hash) {
+            (Some((seq, hash, prefix)), Some(last_hash)) => {
+                (audit_core::link_hash(&last_hash, *seq, prefix) != *hash).then_some(*seq)
+            }
+            _ => None,
+        };
+        let (kind, detail) = if covered && let Some(after_seq) = unlinked {
+            (
+                FindingKind::Modified,
+                format!(
+                    "seq {after_seq}, the first line after {range} (removed by retention), does \
+                     not link to the last line retention removed: altered or forged"
+                ),
+            )
+        } else if covered {
             (FindingKind::Pruned, format!("{range} removed by retention ({})", pruned.join(", ")))
         } else if !gap.at_file_start {
             (FindingKind::Deleted, format!("{count} line(s) deleted ({range}) before this line"))
@@ -1009,7 +1057,7 @@ impl Verifier {
 
     fn covered_by_pruning(&self, from: u64, to: u64) -> bool {
         let mut ranges: Vec<(u64, u64)> =
-            self.pruned.iter().map(|(_, first, last)| (*first, *last)).collect();
+            self.pruned.iter().map(|(_, first, last, _)| (*first, *last)).collect();
         ranges.sort_unstable();
         let mut next = from;
         for (first, last) in ranges {
@@ -1022,12 +1070,26 @@ impl Verifier {
         }
         // A leading gap is covered when pruning reaches its end: older prune records may
         // themselves have been pruned.
-        from == 1 && self.pruned.iter().any(|(_, _, last)| *last == to)
+        from == 1 && self.pruned.iter().any(|(_, _, last, _)| *last == to)
     }
 }
 
 fn is_checkpoint(event_prefix: &[u8]) -> bool {
-    memchr_contains(event_prefix, b"\"type\":\"audit_checkpoint\"")
+    // Where the writer puts the type: after `{"timestamp":"` and 24 bytes of timestamp. A
+    // producer's details may hold the same words anywhere else.
+    event_prefix.starts_with(b"{\"timestamp\":\"")
+        && event_prefix
+            .get(38..)
+            .is_some_and(|rest| rest.starts_with(b"\",\"type\":\"audit_checkpoint\""))
+}
+
+/// Whether `bytes` could be the start of a line a writer was killed in the middle of: a strict
+/// prefix of a JSON object, which every JSON reader finds cut short. A line that holds a
+/// whole value (`{...}`, `{...}{}`) was not torn, whatever follows it.
+fn is_cut_short(bytes: &[u8]) -> bool {
+    let mut values =
+        serde_json::Deserializer::from_slice(bytes).into_iter::<serde::de::IgnoredAny>();
+    matches!(values.next(), Some(Err(error)) if error.is_eof())
 }
 
 /// A complete line without chain data that does not parse: torn by a crash if the checkpoint
