@@ -118,7 +118,9 @@ fn an_untouched_log_verifies_before_and_after_compression() {
 #[test]
 fn original_implementation_files_are_foreign_not_tampered() {
     let dir = tempfile::tempdir().unwrap();
-    write_log(dir.path(), 2, 5);
+    // The writer took over after the original implementation: its chain begins now, after
+    // every event of the copied files.
+    log_events(dir.path(), 5);
     let compat = tests::shared_dir().join("ncp-compat").join("06-rotation-manual");
     for entry in fs::read_dir(compat).unwrap() {
         let path = entry.unwrap().path();
@@ -416,6 +418,29 @@ fn a_torn_first_write_is_adopted_not_tampering() {
     log_events(dir.path(), 2);
     let report = verify_dir(dir.path(), |_| {}).unwrap();
     assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+}
+
+/// Another system's files predate the chain: a file without chain data holding events from
+/// after the chain began was added, whatever its name.
+#[test]
+fn a_chainless_file_of_later_events_is_not_foreign_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let older = r#"{"timestamp":"2020-01-01T00:00:00.000Z","type":"binding_accessed","severity":"info","context":{},"details":{},"outcome":"success"}"#;
+    fs::write(dir.path().join("audit-2020-01-01-1577836800000.jsonl"), format!("{older}\n"))
+        .unwrap();
+    log_events(dir.path(), 3);
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert_eq!(report.findings_of(FindingKind::ForeignFile).len(), 1);
+
+    let later = older.replace("2020-01-01T00:00:00.000Z", &Timestamp::now().to_string());
+    for name in ["audit-2026-12-03.01.jsonl", "audit-2020-01-02-1577923200000.jsonl"] {
+        fs::write(dir.path().join(name), format!("{later}\n")).unwrap();
+        let (verdict, kinds) = tamper_kinds(dir.path());
+        assert_eq!(verdict, Verdict::Tampered, "{name}: {kinds:?}");
+        assert!(has(&kinds, FindingKind::Inserted), "{kinds:?}");
+        fs::remove_file(dir.path().join(name)).unwrap();
+    }
 }
 
 /// One tampering, as the property test applies it.

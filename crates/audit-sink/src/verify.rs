@@ -360,6 +360,11 @@ pub fn verify_dir(dir: &Path, mut progress: impl FnMut(u64)) -> Result<VerifyRep
         .filter(|scan| scan.chained)
         .filter_map(|scan| scan.segment.clone())
         .min_by(|a, b| a.cmp_time(b));
+    verifier.chain_began = scans
+        .iter()
+        .filter(|scan| scan.chained)
+        .min_by_key(|scan| scan.first_seq)
+        .and_then(|scan| scan.timestamp.clone());
 
     order_by_sequence(&mut scans, &mut report.findings);
     for scan in scans {
@@ -385,6 +390,9 @@ struct Scan {
     compressed: bool,
     first_seq: Option<u64>,
     chained: bool,
+    /// The timestamp of the first chained line; for a file without chain data, the latest
+    /// timestamp of its lines.
+    timestamp: Option<String>,
 }
 
 /// A reader over the first `len` bytes of `file` (what it held at the snapshot), decompressed
@@ -459,15 +467,23 @@ fn scan_file(candidate: Candidate) -> Scan {
     let compressed = candidate.name.ends_with(".gz");
     let mut report = FileReport::new(candidate.name.clone());
     let mut first_seq = None;
+    let mut timestamp: Option<String> = None;
     let (mut n_lines, mut n_bytes) = (0, 0);
     // Reads up to the first chained line: the whole file when it has none, so that a file
     // with another system's lines before the writer's is still checked.
     let result = for_each_line(&candidate.file, candidate.len, compressed, |line| {
         n_lines += 1;
         n_bytes += line.bytes.len() as u64 + u64::from(line.complete);
+        let stamp = timestamp_in(line.bytes);
         if let Some(chained) = split_chained_line(line.bytes) {
             first_seq = Some(chained.seq);
+            timestamp = stamp;
             return false;
+        }
+        if let Some(stamp) = stamp
+            && timestamp.as_ref().is_none_or(|latest| stamp > *latest)
+        {
+            timestamp = Some(stamp);
         }
         true
     });
@@ -486,7 +502,17 @@ fn scan_file(candidate: Candidate) -> Scan {
         compressed,
         first_seq,
         chained,
+        timestamp,
     }
+}
+
+/// The value of the first `"timestamp":"..."` in `line`, if it is short enough to be one.
+fn timestamp_in(line: &[u8]) -> Option<String> {
+    const KEY: &[u8] = b"\"timestamp\":\"";
+    let start = memchr::memmem::find(line, KEY)? + KEY.len();
+    let rest = line.get(start..)?;
+    let end = rest.iter().take(40).position(|&byte| byte == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok().map(str::to_owned)
 }
 
 /// Puts chained files in sequence order and reports any pair whose names disagree.
@@ -553,6 +579,8 @@ struct Verifier {
     suspect: Option<Suspect>,
     /// The earliest of the writer's files that holds chained lines.
     first_chained: Option<SegmentName>,
+    /// The timestamp of the chain's first line present.
+    chain_began: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -605,6 +633,10 @@ impl Verifier {
                 (Some(name), Some(first)) => name.cmp_time(first).is_gt(),
                 _ => false,
             };
+            let stamped_after = match (&scan.timestamp, &self.chain_began) {
+                (Some(latest), Some(began)) => latest > began,
+                _ => false,
+            };
             if after_chain_began {
                 scan.report.add(
                     FindingKind::Modified,
@@ -612,6 +644,18 @@ impl Verifier {
                     "no chain data in a file named and dated as the writer's, after the chain \
                      began: its chain data was removed"
                         .to_owned(),
+                );
+            } else if stamped_after {
+                // Another system's history predates the chain; a file of events from after
+                // it began, without chain data, was put here.
+                scan.report.add(
+                    FindingKind::Inserted,
+                    None,
+                    format!(
+                        "no chain data, yet it holds events stamped after the chain began ({}): \
+                         added, not another system's earlier history",
+                        self.chain_began.as_deref().unwrap_or_default()
+                    ),
                 );
             } else if scan.report.findings.is_empty() {
                 scan.report.add(

@@ -85,7 +85,9 @@ pub(crate) fn discover(dir: &Path) -> Result<Vec<Segment>, ReadError> {
     for entry in std::fs::read_dir(dir).map_err(list_error)? {
         let entry = entry.map_err(list_error)?;
         let is_audit_file = entry.file_name().to_str().and_then(parse_name).is_some();
-        if is_audit_file && entry.file_type().is_ok_and(|kind| kind.is_file()) {
+        // A symbolic link is followed, as `verify` follows it: what one command checks, the
+        // other reads.
+        if is_audit_file && entry.path().is_file() {
             paths.push(entry.path());
         }
     }
@@ -551,5 +553,18 @@ mod tests {
                 "audit-2026-12-03.jsonl",
             ]
         );
+    }
+
+    /// `verify` reads a segment that is a symbolic link, so the readers do too: a link must
+    /// not hide a file's events from `query` while `verify` vouches for them.
+    #[test]
+    fn discover_follows_symbolic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("kept.jsonl");
+        std::fs::write(&target, "{\"timestamp\":\"2026-12-03T10:00:00.000Z\"}\n").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("audit-2026-12-03.000001.jsonl"))
+            .unwrap();
+        assert_eq!(discover(dir.path()).unwrap().len(), 1);
     }
 }
