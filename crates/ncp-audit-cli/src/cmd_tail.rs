@@ -1,7 +1,8 @@
 //! `ncp-audit tail`: the last events, read backwards from the end; `-f` follows the log across
 //! size rotation and midnight by polling the directory.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use audit_core::Timestamp;
+use audit_core::{ChainLink, Timestamp, split_chained_line};
 use clap::Args;
 
 use crate::cmd_common::{FilterArgs, SourceArgs, Stdout, escape_controls, escape_line};
@@ -44,12 +45,55 @@ struct Printer {
     filter: Filter,
     format: Format,
     escape: bool,
+    /// With `-f`: the chain links of the lines printed last, so that a file met twice (a
+    /// rotation racing a look at the directory) prints its lines once.
+    printed: Option<RefCell<RecentLinks>>,
+}
+
+/// The chain links of the last [`RecentLinks::CAPACITY`] lines printed. A link names a line
+/// exactly (its sequence number and the hash over its bytes and all before it), so a line is
+/// held back only when that very line was printed already; lines without chain data (another
+/// system's files) are always printed.
+#[derive(Default)]
+struct RecentLinks {
+    order: VecDeque<ChainLink>,
+    set: HashSet<ChainLink>,
+}
+
+impl RecentLinks {
+    /// More lines than a rotated file of the default size holds, so a whole file met twice is
+    /// recognised; about 3 MiB at most.
+    const CAPACITY: usize = 1 << 16;
+
+    /// Records `line`'s link; `false` when it was printed already.
+    fn is_new(&mut self, line: &[u8]) -> bool {
+        let Some(link) = split_chained_line(line).map(|chained| chained.link()) else {
+            return true;
+        };
+        if !self.set.insert(link) {
+            return false;
+        }
+        self.order.push_back(link);
+        if self.order.len() > Self::CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.set.remove(&oldest);
+        }
+        true
+    }
 }
 
 impl Printer {
-    /// The output bytes of a line that answers, `None` for one that does not; an unreadable
-    /// line is reported on stderr.
+    /// The output bytes of a line that answers, `None` for one that does not or that was
+    /// printed already; an unreadable line is reported on stderr.
     fn render(&self, path: &Path, line: &Line<'_>) -> Option<Vec<u8>> {
+        let out = self.render_new(path, line)?;
+        let is_new =
+            self.printed.as_ref().is_none_or(|printed| printed.borrow_mut().is_new(line.bytes));
+        is_new.then_some(out)
+    }
+
+    fn render_new(&self, path: &Path, line: &Line<'_>) -> Option<Vec<u8>> {
         let want_event = self.format != Format::Json;
         let event = match self.filter.judge(line.bytes, want_event, true) {
             Verdict::Match(event) => event,
@@ -87,7 +131,8 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     );
     let filter = args.filter.to_filter(Timestamp::now())?;
     let mut stdout = Stdout::new();
-    let printer = Printer { filter, format: args.format, escape: stdout.is_terminal() };
+    let printed = args.follow.then(|| RefCell::new(RecentLinks::default()));
+    let printer = Printer { filter, format: args.format, escape: stdout.is_terminal(), printed };
     let segments = if args.follow && !args.source.directory()?.is_dir() {
         Vec::new()
     } else {
@@ -299,13 +344,10 @@ fn reopen(dir: &Path, resume: &Resume) -> anyhow::Result<Followed> {
     }
 }
 
-// FIXME: when a rotation lands between opening a file to follow and listing the directory,
-// the file can be printed twice (whole), seen in about one run in thirty of a test that rotates
-// three times within a millisecond. Nothing is lost; telling the two copies apart needs the
-// directory listing and the open to be one atomic step, which the file system does not offer.
 /// Prints every file of `dir` that comes after `old` and before `newest` in time order;
-/// `Ok(false)` once stdout is gone. A file already compressed cannot be followed line by line
-/// here and is named on stderr instead.
+/// `Ok(false)` once stdout is gone. A rotation landing between opening a file to follow and
+/// listing the directory can make a file count as new although it was printed: its lines
+/// are then held back by their chain links (see [`RecentLinks`]).
 fn drain_between(
     dir: &Path,
     old: &Followed,
@@ -451,5 +493,37 @@ fn follow(
                 followed = Some(next);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chained(seq: u64, hash_byte: u8) -> Vec<u8> {
+        let hash = format!("{hash_byte:02x}").repeat(32);
+        format!(r#"{{"type":"binding_accessed","chain":{{"seq":{seq},"hash":"{hash}"}}}}"#)
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_chained_line_is_printed_once_and_an_unchained_one_always() {
+        let mut printed = RecentLinks::default();
+        assert!(printed.is_new(&chained(1, 0xaa)));
+        assert!(!printed.is_new(&chained(1, 0xaa)), "the same line again");
+        assert!(printed.is_new(&chained(1, 0xbb)), "another line under the same number");
+        assert!(printed.is_new(br#"{"type":"foreign"}"#));
+        assert!(printed.is_new(br#"{"type":"foreign"}"#));
+    }
+
+    #[test]
+    fn only_the_latest_links_are_remembered() {
+        let mut printed = RecentLinks::default();
+        for seq in 0..=RecentLinks::CAPACITY as u64 {
+            assert!(printed.is_new(&chained(seq, 1)));
+        }
+        assert_eq!(printed.set.len(), RecentLinks::CAPACITY);
+        assert!(printed.is_new(&chained(0, 1)), "the oldest was forgotten");
+        assert!(!printed.is_new(&chained(RecentLinks::CAPACITY as u64, 1)));
     }
 }
