@@ -123,6 +123,30 @@ fn a_bad_variable_fails_naming_it_and_its_value() {
     );
 }
 
+/// A value in the wrong place may still be a secret (a token pasted into the wrong variable,
+/// used as a key of settings.json): the messages that quote it redact it.
+#[test]
+fn a_secret_in_a_bad_value_or_unknown_key_is_not_printed() {
+    let token = "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";
+    let ncp_home = tempfile::tempdir().unwrap();
+    for (var, value) in [("NCP_AUDIT_MAX_FILES", token), ("NCP_AUDIT_ENABLED", "password=hunter2x")]
+    {
+        let output = run_config(ncp_home.path(), ncp_home.path(), &[(var, value)], &[]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(var) && stderr.contains("<redacted>"), "{stderr}");
+        assert!(!stderr.contains("hunter2x") && !stderr.contains("3SKGt2axVt2W"), "{stderr}");
+    }
+
+    let settings = format!(r#"{{"audit": {{"{token}": 1}}}}"#);
+    fs::write(ncp_home.path().join("settings.json"), settings).unwrap();
+    let output = run_config(ncp_home.path(), ncp_home.path(), &[], &["--json"]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("unknown key") && stderr.contains("<redacted>"), "{stderr}");
+    assert!(!stderr.contains("3SKGt2axVt2W") && !stdout.contains("3SKGt2axVt2W"), "{stdout}");
+}
+
 #[test]
 fn stray_variables_and_doubtful_sample_rates_only_warn() {
     let ncp_home = tempfile::tempdir().unwrap();

@@ -27,12 +27,14 @@ pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             // Through anyhow for `{:#}`, which adds the cause, such as the system's reason a
             // settings file could not be read.
             let error = anyhow::Error::from(error);
-            eprintln!("ncp-audit: error: invalid configuration: {error:#}");
+            let message = crate::scrub(&format!("{error:#}"));
+            eprintln!("ncp-audit: error: invalid configuration: {message}");
             return Ok(ExitCode::FAILURE);
         }
     };
     let mut warnings: Vec<String> = loaded.warnings().iter().map(ToString::to_string).collect();
     warnings.extend(sample_rate_warnings(&loaded));
+    let warnings: Vec<String> = warnings.iter().map(|warning| crate::scrub(warning)).collect();
     for warning in &warnings {
         eprintln!("ncp-audit: warning: {warning}");
     }

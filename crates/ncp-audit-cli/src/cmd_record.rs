@@ -40,7 +40,7 @@ fn load_effective(dir: Option<PathBuf>) -> anyhow::Result<(AuditConfig, String)>
     }
     .context("loading the configuration")?;
     for warning in loaded.warnings() {
-        eprintln!("ncp-audit: warning: {warning}");
+        eprintln!("ncp-audit: warning: {}", crate::scrub(&warning.to_string()));
     }
     let mut config = loaded.config().clone();
     if let Some(dir) = dir {

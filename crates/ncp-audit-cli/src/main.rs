@@ -126,7 +126,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("ncp-audit: error: {error:#}");
+            eprintln!("ncp-audit: error: {}", scrub(&format!("{error:#}")));
             ExitCode::from(2)
         }
     }
@@ -143,6 +143,14 @@ fn check() -> anyhow::Result<ExitCode> {
     })?;
     eprintln!("{n_valid} valid, {n_invalid} invalid");
     Ok(if n_invalid == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `message` with any secret it quotes redacted. Errors and warnings name the value they
+/// found wrong (a setting, a key of a line), and a user may have put a secret there by
+/// mistake: `NCP_AUDIT_ENABLED=password=...`, a token pasted as a key of settings.json.
+pub(crate) fn scrub(message: &str) -> String {
+    static REDACTOR: std::sync::OnceLock<audit_redact::Redactor> = std::sync::OnceLock::new();
+    REDACTOR.get_or_init(audit_redact::Redactor::default).redact_text(message).into_owned()
 }
 
 /// Treats a closed stdout (`ncp-audit ... | head`) as success.
@@ -170,7 +178,7 @@ fn audit_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     }
     let loaded = audit_config::load_from_process().context("loading the configuration")?;
     for warning in loaded.warnings() {
-        eprintln!("ncp-audit: warning: {warning}");
+        eprintln!("ncp-audit: warning: {}", scrub(&warning.to_string()));
     }
     Ok(loaded.config().dir.clone())
 }
