@@ -44,6 +44,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod assignment;
+mod lines;
 mod providers;
 mod quiet;
 mod scan;
@@ -58,6 +59,7 @@ use std::sync::Arc;
 use audit_core::{AuditEvent, Details};
 use serde_json::Value;
 
+pub use lines::LineRedactor;
 pub use scan::MARKER;
 pub use truncate::TRUNCATION_SUFFIX;
 
@@ -189,6 +191,12 @@ impl Redactor {
     /// found. Ignores [`RedactionPolicy::redact_secrets`]: calling it is asking for it.
     pub fn redact_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         self.scanner.redact(text)
+    }
+
+    /// A redactor of free text given one line at a time (a plain-text log), which also
+    /// catches a private key block spread over several lines.
+    pub fn lines(&self) -> LineRedactor<'_> {
+        LineRedactor::new(self)
     }
 
     /// Redacts free text as a code snippet: redaction, then the cut to

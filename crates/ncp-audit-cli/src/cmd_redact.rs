@@ -58,6 +58,9 @@ fn redact_lines(
     flush_each_line: bool,
 ) -> anyhow::Result<u64> {
     let redactor = Redactor::new(RedactionPolicy::default());
+    // Text lines are redacted through one stream, so that a private key block spread over
+    // several lines loses every line of its body.
+    let mut text_lines = redactor.lines();
     let mut n_invalid = 0;
     for (line_idx, line) in input.split(b'\n').enumerate() {
         let line = line.with_context(|| format!("reading stdin line {}", line_idx + 1))?;
@@ -73,13 +76,15 @@ fn redact_lines(
             }
         };
         let redacted = match mode {
-            LineMode::Text => redactor.redact_text(&line).into_owned(),
+            LineMode::Text => text_lines.redact_line(&line).into_owned(),
+            // Inside a key block, lines are its body, never JSON values to read.
+            _ if text_lines.is_in_private_key() => text_lines.redact_line(&line).into_owned(),
             LineMode::Json | LineMode::Snippet => match serde_json::from_str::<Value>(&line) {
                 Ok(value) => redact_value(&redactor, value, mode),
                 Err(error) => {
                     n_invalid += 1;
                     eprintln!("stdin:{}: not JSON ({error}); redacted as text", line_idx + 1);
-                    redactor.redact_text(&line).into_owned()
+                    text_lines.redact_line(&line).into_owned()
                 }
             },
         };
@@ -133,6 +138,17 @@ mod tests {
             "\"token=<redacted>\"\n{\"password\":\"<redacted>\"}\nnot json password=<redacted>\n"
         );
         assert_eq!(n_invalid, 1);
+    }
+
+    #[test]
+    fn a_private_key_over_several_text_lines_loses_its_body() {
+        let input = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4\nUXnM0T9c=\n\
+                     -----END RSA PRIVATE KEY-----\nok\n";
+        let expected = "-----BEGIN RSA PRIVATE KEY-----\n<redacted>\n<redacted>\n-----END RSA PRIVATE KEY-----\nok\n";
+        assert_eq!(run_on(input, LineMode::Text), (expected.to_owned(), 0));
+        // In a JSON lines file the block is not JSON: reported, and its body still goes.
+        let (out, n_invalid) = run_on(input, LineMode::Json);
+        assert_eq!((out.as_str(), n_invalid), (expected, 2));
     }
 
     #[test]
