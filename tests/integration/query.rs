@@ -2,10 +2,10 @@
 //! writer and the original implementation lay them out.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -410,6 +410,8 @@ fn tail_prints_the_last_events_across_files() {
 struct Follower {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// Everything the child wrote on stderr so far.
+    stderr: Arc<Mutex<String>>,
 }
 
 impl Follower {
@@ -417,9 +419,18 @@ impl Follower {
         let mut child = tests::ncp_audit()
             .args(["tail", "-f", "-n", "1", "--poll-ms", "20", "--dir", dir.to_str().unwrap()])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut child_stderr = child.stderr.take().unwrap();
+        let stderr_text = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut buffer = [0_u8; 4096];
+            while let Ok(n_read @ 1..) = child_stderr.read(&mut buffer) {
+                stderr_text.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n_read]));
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -430,7 +441,7 @@ impl Follower {
                 }
             }
         });
-        Follower { child, lines }
+        Follower { child, lines, stderr }
     }
 
     fn expect(&self, seq: i64) {
@@ -611,6 +622,46 @@ fn tail_follows_through_several_rotations_between_two_looks() {
         seen.extend(seqs(&line));
     }
     assert_eq!(seen, [10, 11, 12, 20, 21, 22, 30, 31, 32, 99]);
+}
+
+/// A rotated file that retention deleted before `tail -f` looked: its lines cannot be printed,
+/// but their loss is said, naming their sequence numbers.
+#[test]
+fn tail_names_lines_removed_before_it_could_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let active = dir.path().join("audit-2026-12-03.jsonl");
+    let line = |seq| chained_seq_line("2026-12-03T10:00:00.000Z", seq) + "\n";
+    fs::write(&active, line(1)).unwrap();
+    let follower = Follower::start(dir.path());
+    follower.expect(1);
+    std::thread::sleep(Duration::from_millis(200));
+    // Two rotations between two looks; retention with a small maxFiles deletes the file in
+    // between at once. (The followed file itself stays readable through its open handle.)
+    fs::rename(&active, dir.path().join("audit-2026-12-03.000001.jsonl")).unwrap();
+    fs::write(&active, [line(2), line(3), line(4)].concat()).unwrap();
+    let pruned = dir.path().join("audit-2026-12-03.000002.jsonl");
+    fs::rename(&active, &pruned).unwrap();
+    fs::remove_file(&pruned).unwrap();
+    fs::write(&active, line(5)).unwrap();
+
+    let mut printed = Vec::new();
+    while printed.last() != Some(&5) {
+        let line = follower.lines.recv_timeout(Duration::from_secs(10)).expect("seq 5 in 10 s");
+        printed.extend(seqs(&line));
+    }
+    let stderr = follower.stderr.lock().unwrap().clone();
+    // What was printed and what was declared gone make up every line after the first.
+    let declared: Vec<i64> = match stderr.split("(chain seq ").nth(1) {
+        Some(rest) => {
+            let range: Vec<i64> =
+                rest.split(')').next().unwrap().split(" to ").map(|n| n.parse().unwrap()).collect();
+            (range[0]..=range[1]).collect()
+        }
+        None => Vec::new(),
+    };
+    let mut all = [printed.clone(), declared].concat();
+    all.sort_unstable();
+    assert_eq!(all, [2, 3, 4, 5], "printed {printed:?}, stderr: {stderr}");
 }
 
 /// Events backfilled with old timestamps after newer ones: a time range skips them unless

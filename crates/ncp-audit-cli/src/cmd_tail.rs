@@ -45,19 +45,39 @@ struct Printer {
     filter: Filter,
     format: Format,
     escape: bool,
-    /// With `-f`: the chain links of the lines printed last, so that a file met twice (a
-    /// rotation racing a look at the directory) prints its lines once.
+    /// With `-f`: the chain links of the lines read last, so that a file met twice (a
+    /// rotation racing a look at the directory) prints its lines once, and lines removed
+    /// before they were read are noticed.
     printed: Option<RefCell<RecentLinks>>,
 }
 
-/// The chain links of the last [`RecentLinks::CAPACITY`] lines printed. A link names a line
+/// What [`RecentLinks::note`] found of a line.
+#[derive(Debug, PartialEq, Eq)]
+enum Noted {
+    /// The very line was read already.
+    Again,
+    /// Not read before; `missing` names the first and last sequence numbers skipped since the
+    /// line read before it.
+    New { missing: Option<(u64, u64)> },
+}
+
+/// The chain links of the last [`RecentLinks::CAPACITY`] lines read. A link names a line
 /// exactly (its sequence number and the hash over its bytes and all before it), so a line is
-/// held back only when that very line was printed already; lines without chain data (another
-/// system's files) are always printed.
+/// held back only when that very line was read already; lines without chain data (another
+/// system's files, a torn line) always pass.
+///
+/// While following, lines come in chain order, so a sequence number that jumps ahead means
+/// lines were removed before they could be read (retention deleting a rotated file between
+/// two looks at the directory, or lines cut from the log): that is said on stderr.
 #[derive(Default)]
 struct RecentLinks {
     order: VecDeque<ChainLink>,
     set: HashSet<ChainLink>,
+    /// The sequence number of the last chained line read forwards, once following began.
+    last_seq: Option<u64>,
+    /// The highest sequence number seen while the last lines were read backwards.
+    highest_before: Option<u64>,
+    following: bool,
 }
 
 impl RecentLinks {
@@ -65,13 +85,14 @@ impl RecentLinks {
     /// recognised; about 3 MiB at most.
     const CAPACITY: usize = 1 << 16;
 
-    /// Records `line`'s link; `false` when it was printed already.
-    fn is_new(&mut self, line: &[u8]) -> bool {
+    /// Records `line`'s link and says whether it was read already and, while following,
+    /// which sequence numbers were skipped before it.
+    fn note(&mut self, line: &[u8]) -> Noted {
         let Some(link) = split_chained_line(line).map(|chained| chained.link()) else {
-            return true;
+            return Noted::New { missing: None };
         };
         if !self.set.insert(link) {
-            return false;
+            return Noted::Again;
         }
         self.order.push_back(link);
         if self.order.len() > Self::CAPACITY
@@ -79,7 +100,21 @@ impl RecentLinks {
         {
             self.set.remove(&oldest);
         }
-        true
+        if !self.following {
+            self.highest_before = self.highest_before.max(Some(link.seq));
+            return Noted::New { missing: None };
+        }
+        let previous = self.last_seq.or(self.highest_before);
+        self.last_seq = Some(link.seq);
+        let missing = previous
+            .filter(|&previous| link.seq > previous.saturating_add(1))
+            .map(|previous| (previous + 1, link.seq - 1));
+        Noted::New { missing }
+    }
+
+    /// From now on lines come forwards, in chain order.
+    fn start_following(&mut self) {
+        self.following = true;
     }
 }
 
@@ -87,10 +122,18 @@ impl Printer {
     /// The output bytes of a line that answers, `None` for one that does not or that was
     /// printed already; an unreadable line is reported on stderr.
     fn render(&self, path: &Path, line: &Line<'_>) -> Option<Vec<u8>> {
-        let out = self.render_new(path, line)?;
-        let is_new =
-            self.printed.as_ref().is_none_or(|printed| printed.borrow_mut().is_new(line.bytes));
-        is_new.then_some(out)
+        let noted = self.printed.as_ref().map(|printed| printed.borrow_mut().note(line.bytes));
+        match noted {
+            Some(Noted::Again) => return None,
+            Some(Noted::New { missing: Some((first, last)) }) => eprintln!(
+                "ncp-audit: warning: {} line(s) of the log (chain seq {first} to {last}) were \
+                 gone before they could be read: removed by retention between two looks, or \
+                 cut from the log",
+                last - first + 1
+            ),
+            Some(Noted::New { missing: None }) | None => {}
+        }
+        self.render_new(path, line)
     }
 
     fn render_new(&self, path: &Path, line: &Line<'_>) -> Option<Vec<u8>> {
@@ -148,6 +191,9 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     }
     if !stdout.write(&header)? || !stdout.write(&last.concat())? || !args.follow {
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(printed) = &printer.printed {
+        printed.borrow_mut().start_following();
     }
     let dir = args.source.directory()?;
     follow(&dir, resume, &printer, &mut stdout, Duration::from_millis(args.poll_ms.max(1)))
@@ -506,24 +552,41 @@ mod tests {
             .into_bytes()
     }
 
+    const NEW: Noted = Noted::New { missing: None };
+
     #[test]
     fn a_chained_line_is_printed_once_and_an_unchained_one_always() {
         let mut printed = RecentLinks::default();
-        assert!(printed.is_new(&chained(1, 0xaa)));
-        assert!(!printed.is_new(&chained(1, 0xaa)), "the same line again");
-        assert!(printed.is_new(&chained(1, 0xbb)), "another line under the same number");
-        assert!(printed.is_new(br#"{"type":"foreign"}"#));
-        assert!(printed.is_new(br#"{"type":"foreign"}"#));
+        assert_eq!(printed.note(&chained(1, 0xaa)), NEW);
+        assert_eq!(printed.note(&chained(1, 0xaa)), Noted::Again, "the same line again");
+        assert_eq!(printed.note(&chained(1, 0xbb)), NEW, "another line under the same number");
+        assert_eq!(printed.note(br#"{"type":"foreign"}"#), NEW);
+        assert_eq!(printed.note(br#"{"type":"foreign"}"#), NEW);
     }
 
     #[test]
     fn only_the_latest_links_are_remembered() {
         let mut printed = RecentLinks::default();
         for seq in 0..=RecentLinks::CAPACITY as u64 {
-            assert!(printed.is_new(&chained(seq, 1)));
+            assert_eq!(printed.note(&chained(seq, 1)), NEW);
         }
         assert_eq!(printed.set.len(), RecentLinks::CAPACITY);
-        assert!(printed.is_new(&chained(0, 1)), "the oldest was forgotten");
-        assert!(!printed.is_new(&chained(RecentLinks::CAPACITY as u64, 1)));
+        assert_eq!(printed.note(&chained(0, 1)), NEW, "the oldest was forgotten");
+        assert_eq!(printed.note(&chained(RecentLinks::CAPACITY as u64, 1)), Noted::Again);
+    }
+
+    #[test]
+    fn lines_skipped_while_following_are_named_by_their_numbers() {
+        let mut printed = RecentLinks::default();
+        // The last lines, read backwards: no gaps are judged there.
+        for seq in [9, 8, 7] {
+            assert_eq!(printed.note(&chained(seq, 1)), NEW);
+        }
+        printed.start_following();
+        assert_eq!(printed.note(&chained(10, 1)), NEW);
+        assert_eq!(printed.note(&chained(14, 1)), Noted::New { missing: Some((11, 13)) });
+        assert_eq!(printed.note(br#"{"type":"torn"#), NEW);
+        assert_eq!(printed.note(&chained(15, 1)), NEW);
+        assert_eq!(printed.note(&chained(14, 1)), Noted::Again);
     }
 }
