@@ -24,9 +24,62 @@ fn golden_lines_round_trip_byte_for_byte() {
 
 #[test]
 fn big_integers_and_exact_decimals_survive() {
-    let line = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"binding_accessed","severity":"info","context":{},"details":{"big":123456789012345678901234567890,"id":9007199254740993,"neg":-9007199254740993,"f":0.10000000000000000555,"e":1.5e+400},"outcome":"success"}"#;
+    let line = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"binding_accessed","severity":"info","context":{},"details":{"big":123456789012345678901234567890,"id":9007199254740993,"neg":-9007199254740993,"f":0.10000000000000000555,"e":1.5e+300,"max":1.7976931348623157e+308,"long":12345678901234567890123},"outcome":"success"}"#;
     let event = AuditEvent::from_json(line).unwrap();
     assert_eq!(event.to_json_line(), line);
+    // An integer of 309 digits still fits in a 64-bit float, inexactly; its text is kept.
+    let widest = line.replace("1.5e+300", &format!("1{}", "0".repeat(308)));
+    assert_eq!(AuditEvent::from_json(&widest).unwrap().to_json_line(), widest);
+}
+
+/// The report: `{"n":1e400}` in details passed `check` and `record` wrote `"n":1e+400`, which
+/// JavaScript and Python read as infinity. Any number beyond a 64-bit float is refused, at
+/// any depth, with its path.
+#[test]
+fn numbers_beyond_f64_are_refused_with_their_path() {
+    let golden = GOLDEN_LINES.lines().next().unwrap();
+    let refused = |number: &str| {
+        let line = golden.replacen(
+            r#""durationMs":1234}"#,
+            &format!(r#""durationMs":1234,{number}}}"#),
+            1,
+        );
+        AuditEvent::from_json(&line).unwrap_err().to_string()
+    };
+    let message = "number too large for a 64-bit float: most readers would read it as infinity";
+    assert_eq!(refused(r#""n":1e400"#), format!("details.n: {message}"));
+    assert_eq!(refused(r#""n":-1.5E+309"#), format!("details.n: {message}"));
+    let huge_integer = format!("1{}", "0".repeat(400));
+    assert_eq!(refused(&format!(r#""n":{huge_integer}"#)), format!("details.n: {message}"));
+    assert_eq!(
+        refused(r#""args":[1,{"limits":{"max":1e999}}]"#),
+        format!("details.args[1].limits.max: {message}")
+    );
+    assert_eq!(refused(r#""deep":[[0,[2e308]]]"#), format!("details.deep[0][1][0]: {message}"));
+    assert!(!refused(r#""n":1e400"#).contains("400"));
+
+    // A typed field is refused the same way, and so is an event built in Rust.
+    let timed = golden.replacen(r#""durationMs":1234"#, r#""durationMs":1e400"#, 1);
+    let error = AuditEvent::from_json(&timed).unwrap_err();
+    assert_eq!(error.to_string(), format!("details.durationMs: {message}"));
+    let built = AuditEvent::code_execution_start("x")
+        .with_detail("n", serde_json::from_str::<Value>("[1e400]").unwrap());
+    assert_eq!(built.validate().unwrap_err().to_string(), format!("details.n[0]: {message}"));
+}
+
+/// What a library caller puts into details unchecked never reaches a line as a number
+/// readers would take for infinity: the redacted event, as the sink writes it, says `null`.
+#[test]
+fn a_number_beyond_f64_built_in_rust_is_written_as_null() {
+    let event = AuditEvent::code_execution_start("x")
+        .at(Timestamp::parse("2025-11-19T10:15:30.456Z").unwrap())
+        .with_detail("n", serde_json::from_str::<Value>("1e400").unwrap())
+        .with_detail("list", serde_json::from_str::<Value>("[1,-1e400]").unwrap());
+    let mut line = Vec::new();
+    audit_redact::Redactor::default().redact(event.clone()).write_json_line(&mut line);
+    let expected = r#"{"timestamp":"2025-11-19T10:15:30.456Z","type":"code_execution_start","severity":"info","context":{},"details":{"codeSnippet":"x","codeLength":1,"n":null,"list":[1,null]},"outcome":"pending"}"#;
+    assert_eq!(String::from_utf8(line).unwrap(), format!("{expected}\n"));
+    assert_eq!(serde_json::to_string(&event).unwrap(), expected);
 }
 
 #[test]
@@ -290,6 +343,47 @@ fn check_command_names_bad_lines() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("stdin:2: oops: unknown field"), "{stderr}");
     assert!(stderr.contains("1 valid, 1 invalid"), "{stderr}");
+}
+
+/// The report's `check` half: the line with `{"n":1e400}` was counted valid.
+#[test]
+fn check_command_refuses_a_number_beyond_f64() {
+    let line = r#"{"timestamp":"2025-11-19T10:17:22.345Z","type":"code_execution_success","severity":"info","context":{},"details":{"n":1e400},"outcome":"success"}"#;
+    let output = run_cli(&["check"], &format!("{line}\n"));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stdin:1: details.n: number too large for a 64-bit float"), "{stderr}");
+    assert!(stderr.contains("0 valid, 1 invalid"), "{stderr}");
+}
+
+/// `redact` looks for secrets and is no validator: an event holding a number beyond a 64-bit
+/// float is redacted like any other JSON and keeps the number (its text as `serde_json`
+/// spells it, `1e+400`), rather than going through the writer, which would write `null`.
+#[test]
+fn redact_command_keeps_a_number_beyond_f64() {
+    let line = r#"{"timestamp":"2025-11-19T10:17:22.345Z","type":"code_execution_success","severity":"info","context":{},"details":{"n":1e400,"password":"hunter2hunter2"},"outcome":"success"}"#;
+    let output = run_cli(&["redact"], &format!("{line}\n{{\"n\":1e400}}\n"));
+    assert_eq!(output.status.code(), Some(0));
+    let expected = line.replace("1e400", "1e+400").replace("hunter2hunter2", "<redacted>");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("{expected}\n{{\"n\":1e+400}}\n")
+    );
+}
+
+fn run_cli(args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let mut child = tests::ncp_audit()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 #[test]

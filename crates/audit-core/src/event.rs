@@ -90,6 +90,7 @@ pub struct AuditEvent {
     /// Who and where.
     pub context: EventContext,
     /// Everything else, as a JSON object.
+    #[serde(serialize_with = "crate::json_line::serialize_details")]
     pub details: Details,
     /// How it ended.
     pub outcome: Outcome,
@@ -121,6 +122,10 @@ impl AuditEvent {
     ///
     /// The bytes are those `serde_json` writes for the `Serialize` implementation, written
     /// by hand because the writer does this once per event.
+    ///
+    /// A details number too large for a 64-bit float (such as a `Value` parsed from `1e400`)
+    /// is written as `null`, as an infinite `f64` is: readers would take it for infinity.
+    /// [`AuditEvent::validate`] refuses such an event, for callers who would rather know.
     pub fn write_json(&self, buffer: &mut Vec<u8>) {
         crate::json_line::write_event(self, buffer);
     }
@@ -184,7 +189,8 @@ impl AuditEvent {
     /// Sets one details field, replacing any earlier value under `key`.
     ///
     /// A float that is NaN or infinite becomes `null`: JSON cannot spell it, and the log never
-    /// holds anything a JSON reader would refuse.
+    /// holds anything a JSON reader would refuse. A number parsed from text too large for a
+    /// 64-bit float (`1e400`) is kept, but written as `null` (see [`AuditEvent::write_json`]).
     #[must_use]
     pub fn with_detail(mut self, key: impl Into<String>, value: impl Into<Value>) -> AuditEvent {
         self.details.insert(key.into(), value.into());

@@ -5,10 +5,28 @@
 //! serde's visitor machinery. The bytes are exactly those `serde_json` writes for the derived
 //! `Serialize` (same key order, same escapes, numbers as their stored text); a property test
 //! holds the two together.
+//!
+//! Both write a number too large for a 64-bit float (`1e400`, which only a `Value` parsed from
+//! text can hold) as `null`, as `serde_json` writes an infinite `f64`: JavaScript and Python
+//! would read it as infinity, and the log never holds a number its readers disagree on.
 
-use serde_json::{Map, Value};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Number, Value};
 
-use crate::{AuditEvent, EventContext};
+use crate::{AuditEvent, Details, EventContext};
+
+/// Whether `number` is beyond the range of a finite `f64`, so that a reader taking JSON
+/// numbers as 64-bit floats (JavaScript, Python, jq) would not read its value: infinity, or
+/// the largest float.
+///
+/// Under `arbitrary_precision` a number keeps its text, of any size. Text without an exponent
+/// and of at most 308 characters is below 10^308 and cannot overflow; only the rest is parsed,
+/// so the writer's hot path does not parse every number.
+pub(crate) fn is_beyond_f64(number: &Number) -> bool {
+    let text = number.as_str();
+    let may_overflow = text.len() > 308 || text.bytes().any(|byte| matches!(byte, b'e' | b'E'));
+    may_overflow && text.parse::<f64>().is_ok_and(f64::is_infinite)
+}
 
 /// Appends `event` as one compact JSON object, without a newline, to `out`.
 pub(crate) fn write_event(event: &AuditEvent, out: &mut Vec<u8>) {
@@ -62,6 +80,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) if is_beyond_f64(number) => out.extend_from_slice(b"null"),
         // Under `arbitrary_precision` a number is kept as the text it is written as.
         Value::Number(number) => out.extend_from_slice(number.as_str().as_bytes()),
         Value::String(text) => write_str(text, out),
@@ -76,6 +95,31 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Object(object) => write_object(object, out),
+    }
+}
+
+/// `serialize_with` for [`AuditEvent::details`]: the map as `serde_json` writes it, but with
+/// a number beyond the range of a 64-bit float as `null`, as [`write_event`] writes it.
+pub(crate) fn serialize_details<S: Serializer>(
+    details: &Details,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(details.iter().map(|(key, value)| (key, Finite(value))))
+}
+
+/// A JSON value that serializes with its out-of-range numbers as `null`.
+struct Finite<'a>(&'a Value);
+
+impl Serialize for Finite<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Number(number) if is_beyond_f64(number) => serializer.serialize_unit(),
+            Value::Array(items) => serializer.collect_seq(items.iter().map(Finite)),
+            Value::Object(object) => {
+                serializer.collect_map(object.iter().map(|(key, value)| (key, Finite(value))))
+            }
+            other => other.serialize(serializer),
+        }
     }
 }
 
@@ -175,6 +219,8 @@ mod tests {
             any::<i64>().prop_map(Value::from),
             any::<f64>().prop_map(Value::from),
             Just(serde_json::from_str("123456789012345678901234567890.5e-3").unwrap()),
+            Just(serde_json::from_str("-1.5E400").unwrap()),
+            Just(serde_json::from_str(&format!("1{}", "0".repeat(400))).unwrap()),
         ]
     }
 
@@ -226,6 +272,36 @@ mod tests {
         fn writes_what_serde_writes(event in event()) {
             check(&event);
         }
+    }
+
+    /// A `Value` parsed from text can hold a number no reader can take as a 64-bit float.
+    #[test]
+    fn numbers_beyond_f64_are_written_as_null() {
+        let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        let huge_integer = format!("1{}", "0".repeat(400));
+        let event = AuditEvent::code_execution_start("x")
+            .with_detail("n", parse("1e400"))
+            .with_detail("nested", parse(&format!(r#"{{"a":[-1E999,{huge_integer}]}}"#)))
+            .with_detail("max", parse("1.7976931348623157e308"))
+            .with_detail("big", parse("12345678901234567890123"));
+        let line = event.to_json_line();
+        assert!(
+            line.ends_with(
+                r#""n":null,"nested":{"a":[null,null]},"max":1.7976931348623157e+308,"big":12345678901234567890123},"outcome":"pending"}"#
+            ),
+            "{line}"
+        );
+        check(&event);
+    }
+
+    #[test]
+    fn only_numbers_beyond_f64_count_as_beyond() {
+        let beyond = |text: &str| is_beyond_f64(&serde_json::from_str(text).unwrap());
+        assert!(beyond("1e309") && beyond("-1e400") && beyond("2E+308"));
+        assert!(beyond(&format!("1{}", "0".repeat(309))));
+        assert!(!beyond("1.7976931348623157e308") && !beyond("1e-400") && !beyond("1e308"));
+        assert!(!beyond(&format!("1{}", "0".repeat(308))));
+        assert!(!beyond(&format!("0.{}1", "0".repeat(400))));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use crate::json_line::is_beyond_f64;
 use crate::{AuditEvent, ChainLink, Details, EventContext, Timestamp, TimestampError, UnknownWord};
 
 /// The six top-level keys, in the order they are written.
@@ -73,6 +74,12 @@ pub enum Problem {
     /// one way here and another way by an auditor's tool.
     #[error("duplicate key: readers disagree on which of its values counts")]
     DuplicateKey,
+    /// A number too large for a 64-bit float (`1e400`, or an integer of more than 308
+    /// digits). It would be kept exactly here, but JavaScript and Python read it as infinity
+    /// and jq as the largest float, so the line would mean one thing here and another to an
+    /// auditor's tool. The message does not repeat the number: it is a details value.
+    #[error("number too large for a 64-bit float: most readers would read it as infinity")]
+    NumberOutOfRange,
 }
 
 /// The JSON kind of `value`, for messages.
@@ -174,6 +181,10 @@ impl Expect {
 }
 
 fn check_details(details: &Details) -> Result<(), ValidationError> {
+    // First, so that `"durationMs":1e400` is named for its range, not as the wrong kind.
+    if let Some(path) = number_beyond_f64_in_map(details) {
+        return Err(ValidationError::new(format!("details.{path}"), Problem::NumberOutOfRange));
+    }
     for (key, expect) in KNOWN_DETAILS {
         if let Some(value) = details.get(*key)
             && !expect.accepts(value)
@@ -182,6 +193,30 @@ fn check_details(details: &Details) -> Result<(), ValidationError> {
         }
     }
     Ok(())
+}
+
+/// The path (`a[1].b`) of the first number in `map`, at any depth, that is too large for a
+/// 64-bit float.
+fn number_beyond_f64_in_map(map: &Map<String, Value>) -> Option<String> {
+    map.iter().find_map(|(key, value)| Some(child_path(key.clone(), number_beyond_f64(value)?)))
+}
+
+/// As [`number_beyond_f64_in_map`] for any value: `""` when `value` is itself such a number.
+fn number_beyond_f64(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(number) if is_beyond_f64(number) => Some(String::new()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(idx, item)| Some(child_path(format!("[{idx}]"), number_beyond_f64(item)?))),
+        Value::Object(object) => number_beyond_f64_in_map(object),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => None,
+    }
+}
+
+/// `head` (a key or `[idx]`) followed by the path `tail` below it, which may be empty.
+fn child_path(head: String, tail: String) -> String {
+    if tail.is_empty() { head } else { head + &dotted(&tail) }
 }
 
 fn take_word<T>(
@@ -228,7 +263,8 @@ impl AuditEvent {
     /// A [`ValidationError`] naming the field at fault: text that is not JSON, a value that is
     /// not an object, a missing or unknown top-level key, a malformed `chain` field, an
     /// unknown type, severity or outcome, a malformed timestamp, context or details that are
-    /// not objects, a field of the wrong JSON kind, or a key repeated in one object.
+    /// not objects, a field of the wrong JSON kind, a number too large for a 64-bit float
+    /// anywhere in details, or a key repeated in one object.
     pub fn from_json(text: &str) -> Result<AuditEvent, ValidationError> {
         let value: Value = serde_json::from_str(text)
             .map_err(|error| ValidationError::new("event", Problem::Syntax(syntax_only(&error))))?;
@@ -283,11 +319,13 @@ impl AuditEvent {
     }
 
     /// Checks the details fields the design gives a meaning to (`durationMs` a non-negative
-    /// number, `url` a string, ...). The rest of an event is checked by its types.
+    /// number, `url` a string, ...), and that no details number, at any depth, is too large
+    /// for a 64-bit float. The rest of an event is checked by its types.
     ///
     /// # Errors
     ///
-    /// A [`ValidationError`] naming the first details field of the wrong kind.
+    /// A [`ValidationError`] naming the first details field of the wrong kind, or the path of
+    /// the first number too large for a 64-bit float.
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_details(&self.details)
     }
