@@ -124,6 +124,12 @@ pub(crate) fn name_assignment(text: &str, hit: usize, spans: &mut Spans) -> usiz
 
     if let Some(scheme_len) = scheme_prefix_len(&text[value.start..value.end]) {
         value.start = skip_blanks(bytes, value.start + scheme_len, false).min(value.end);
+    } else if is_auth_header(&text[name_start..name_end])
+        && let Some((credential_start, credential_end)) =
+            credential_after_scheme(text, value.start, value.end)
+    {
+        value.start = credential_start;
+        value.end = credential_end;
     }
     let value_text = &text[value.start..value.end];
     let is_code =
@@ -459,6 +465,36 @@ fn unquoted_at(text: &str, idx: usize, site: NameSite) -> (usize, usize) {
         }
     }
     (start, end)
+}
+
+/// Whether `name` is an HTTP header that carries credentials after an auth scheme.
+fn is_auth_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization")
+}
+
+/// In an authorization header, the credential after a scheme that is not one of the common
+/// ones (`ApiKey`, `SSWS`, `Bot`, `Splunk`, `GenieKey`): the unquoted value found is then only
+/// the scheme, a single word, and the credential is what follows it up to a blank or a quote.
+fn credential_after_scheme(
+    text: &str,
+    value_start: usize,
+    value_end: usize,
+) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let scheme = &bytes[value_start..value_end];
+    let is_scheme = (2..=32).contains(&scheme.len())
+        && scheme[0].is_ascii_alphabetic()
+        && scheme.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if !is_scheme || bytes.get(value_end) != Some(&b' ') {
+        return None;
+    }
+    let start = skip_blanks(bytes, value_end, false);
+    let limit = start.saturating_add(MAX_READ).min(bytes.len());
+    let len = bytes[start..limit]
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>'))
+        .unwrap_or(limit - start);
+    (len > 0).then_some((start, start + len))
 }
 
 /// The length of an HTTP auth scheme and its space at the start of `text`, if there is one.

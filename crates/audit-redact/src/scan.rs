@@ -390,6 +390,8 @@ mod tests {
             "api_key=<redacted>",
             "java.sql.SQLException: Access denied (using password: YES)",
             "Bearer token required",
+            "Authorization: required for this endpoint",
+            "the Authorization: header is missing",
             "secretary=Jane Doe; department=HR",
             "tokens_used=1532 max_tokens=4096",
             "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf",
@@ -521,6 +523,16 @@ mod tests {
             "machine api.github.com login octo password <redacted>",
         );
         check(r#"curl -H "X-API-Key:abc123def456" x"#, r#"curl -H "X-API-Key:<redacted>" x"#);
+        // Schemes beyond the common ones: Elastic, Okta, Splunk.
+        check("Authorization: ApiKey VnVhQ2ZhdDVz==", "Authorization: ApiKey <redacted>");
+        check(
+            r#"-H "Authorization: SSWS 00QCjAl4MlV-WPXM" x"#,
+            r#"-H "Authorization: SSWS <redacted>" x"#,
+        );
+        check(
+            "proxy-authorization=Splunk 5f1e2d3c-aaaa-bbbb",
+            "proxy-authorization=Splunk <redacted>",
+        );
         check("<password>hunter2isMyPass</password>", "<password><redacted></password>");
         check(
             "requests.get(url, auth=('user', 'pa55word!'))",
