@@ -840,3 +840,128 @@ fn an_empty_file_left_by_a_crash_after_rotation_is_not_tampering() {
     let report = verify_dir(dir.path(), |_| {}).unwrap();
     assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
 }
+
+/// Regression: a chainless file under the writer's rotated name (`.NNNNNN.`) passed as another
+/// system's when its events were old. No other system uses that name, and the writer gives it
+/// only to files it wrote into, so it was added, whatever its timestamps.
+#[test]
+fn a_chainless_file_under_the_writers_rotated_name_is_inserted_however_old() {
+    let dir = tempfile::tempdir().unwrap();
+    log_events(dir.path(), 3);
+    let old = r#"{"timestamp":"2024-01-01T00:00:00.000Z","type":"binding_accessed","severity":"info","context":{},"details":{},"outcome":"success"}"#;
+    let name = format!("audit-{}.000001.jsonl", Timestamp::now().utc_date());
+    fs::write(dir.path().join(&name), format!("{old}\n")).unwrap();
+
+    let output = tests::ncp_audit().arg("verify").arg(dir.path()).arg("--json").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let files = report["files"].as_array().unwrap();
+    let planted = files.iter().find(|file| file["file"] == name.as_str()).unwrap();
+    assert_eq!(planted["status"], "inserted", "{report:#}");
+
+    // Compressed, it is the same name.
+    gzip(&dir.path().join(&name));
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    let gz_name = format!("{name}.gz");
+    assert_eq!(kinds, [(FindingKind::Inserted, Some(gz_name), None)]);
+}
+
+/// The original implementation's day file, already past the size limit when the writer
+/// adopts it: the adoption checkpoint goes into it before the first rotation renames it, so
+/// the rotated file carries chain data and the log verifies.
+#[test]
+fn the_original_implementations_day_file_rotated_by_the_writer_verifies() {
+    use audit_sink::AuditLogger;
+
+    let dir = tempfile::tempdir().unwrap();
+    let today = Timestamp::now().utc_date();
+    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    let old = fs::read(compat.join("audit-2026-12-03.jsonl")).unwrap();
+    assert!(old.len() > 4_000);
+    fs::write(dir.path().join(format!("audit-{today}.jsonl")), &old).unwrap();
+    let logger = AuditLogger::builder().dir(dir.path()).max_file_size_bytes(4_000).build().unwrap();
+    logger.log(AuditEvent::code_execution_start("return 1"));
+    logger.shutdown().unwrap();
+
+    let rotated = read_lines(&dir.path().join(format!("audit-{today}.000001.jsonl")));
+    assert_eq!(rotated.len(), 28, "the foreign lines and the adoption checkpoint");
+    assert!(rotated[27].contains(r#""reason":"adopted""#), "{}", rotated[27]);
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    assert_eq!(report.findings_of(FindingKind::ForeignLines).len(), 27);
+}
+
+/// An anchor file that is there but unreadable as an anchor is reported as damaged, not as
+/// missing; it is tampering all the same.
+#[test]
+fn a_damaged_head_anchor_is_named_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 2, 4);
+    for (content, said) in [
+        ("garbage\n", ".audit-head is damaged (not JSON)"),
+        (r#"{"seq":"eight"}"#, ".audit-head is damaged (no valid seq and hash)"),
+    ] {
+        fs::write(dir.path().join(HEAD_FILE), content).unwrap();
+        let output = tests::ncp_audit().arg("verify").arg(dir.path()).output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(stdout.contains(&format!("anchor-missing   {said}: ")), "{stdout}");
+        assert!(!stdout.contains("is missing"), "{stdout}");
+    }
+
+    fs::remove_file(dir.path().join(HEAD_FILE)).unwrap();
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    let missing = report.findings_of(FindingKind::AnchorMissing);
+    assert!(missing[0].1.detail.starts_with(".audit-head is missing: "), "{missing:?}");
+}
+
+/// Another system wrote the next day's file after the chain began, past the size limit: the
+/// writer does not rename it to a rotated name while it holds none of the writer's lines, so
+/// every rotated file carries chain data; those lines are reported, as any other system's
+/// lines from after the chain began.
+#[test]
+fn the_writer_never_gives_a_rotated_name_to_a_file_of_foreign_lines_alone() {
+    use std::sync::Arc;
+
+    use audit_sink::{AuditLogger, ManualClock};
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::parse("2026-12-02T10:00:00.000Z").unwrap()));
+    let log_one = |clock: &Arc<ManualClock>, i: u64| {
+        let logger = AuditLogger::builder()
+            .dir(dir.path())
+            .clock(Arc::clone(clock) as _)
+            .max_file_size_bytes(4_000)
+            .build()
+            .unwrap();
+        logger.log(
+            AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
+                .with_detail("i", i),
+        );
+        logger.shutdown().unwrap();
+    };
+    log_one(&clock, 0);
+    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    fs::copy(compat.join("audit-2026-12-03.jsonl"), dir.path().join("audit-2026-12-03.jsonl"))
+        .unwrap();
+    clock.set(Timestamp::parse("2026-12-03T20:00:00.000Z").unwrap());
+    log_one(&clock, 1);
+    log_one(&clock, 2);
+
+    for entry in fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if SegmentName::parse(&name).is_some_and(|segment| segment.sequence.is_some()) {
+            let chained = read_lines(&path)
+                .iter()
+                .any(|line| audit_core::split_chained_line(line.as_bytes()).is_some());
+            assert!(chained, "{name} holds no chain data");
+        }
+    }
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(kinds.iter().all(|(kind, file, line)| *kind == FindingKind::Inserted
+        && file.as_deref() == Some("audit-2026-12-03.000001.jsonl")
+        && line.is_some()));
+}

@@ -330,7 +330,7 @@ impl FileSink {
             let mark = self.out.len();
             let link = append_chained_line(head.link, &self.buffer[raw], &mut self.out);
             let too_big = limit > 0 && size + self.out.len() as u64 > limit;
-            if too_big && file_has_events && line_idx < n_batch_lines {
+            if too_big && file_has_events && line_idx < n_batch_lines && self.holds_head(&head) {
                 self.out.truncate(mark);
                 self.append_out(size)?;
                 let rotated = self.rotate(&day)?;
@@ -374,6 +374,16 @@ impl FileSink {
             self.sync()?;
         }
         Ok(())
+    }
+
+    /// Whether the chain's head is in the active file, so that it holds a line of the writer
+    /// and may be rotated. A file of another system's lines alone may not: renamed to a
+    /// rotated name, which no other system uses, it would be a file without chain data that a
+    /// verifier must take as added. (A day file adopted at the chain's start holds its
+    /// `adopted` checkpoint; one another system wrote after the chain began gets the
+    /// writer's next line first, and its lines are reported either way.)
+    fn holds_head(&self, head: &ChainHead) -> bool {
+        head.file.as_deref() == Some(self.active_ref().name.to_string().as_str())
     }
 
     /// Whether the head anchor should be rewritten now: never written by this sink (or not

@@ -80,7 +80,8 @@ pub enum FindingKind {
     TailTruncated,
     /// A whole file is gone.
     FileMissing,
-    /// The head anchor is gone, so a truncated tail of the newest file cannot be ruled out.
+    /// The head anchor is gone or damaged (unreadable, or not an anchor), so a truncated tail
+    /// of the newest file cannot be ruled out. The detail says which.
     AnchorMissing,
     /// Files hold each other's content (their names are out of sequence order).
     FilesSwapped,
@@ -233,10 +234,12 @@ struct Candidate {
     segment: Option<SegmentName>,
 }
 
-/// What the directory held at one instant: its files, opened, and the head anchor.
+/// What the directory held at one instant: its files, opened, and the head anchor, or why
+/// an anchor file that is there could not be used.
 struct Snapshot {
     candidates: Vec<Candidate>,
     head: Option<(ChainLink, Option<String>)>,
+    anchor_damage: Option<String>,
 }
 
 /// Lists and opens the audit files of `dir` and reads its head anchor under a shared lock on
@@ -286,8 +289,24 @@ fn snapshot(dir: &Path) -> Result<Snapshot, VerifyError> {
         }
     }
     let head = read_head(dir);
+    let anchor_damage = if head.is_none() { anchor_damage(dir) } else { None };
     drop(lock);
-    Ok(Snapshot { candidates, head })
+    Ok(Snapshot { candidates, head, anchor_damage })
+}
+
+/// What is wrong with the head anchor of `dir`, which did not read as one, as words to follow
+/// its name (`is damaged (not JSON)`); `None` when there is no anchor file at all.
+fn anchor_damage(dir: &Path) -> Option<String> {
+    let bytes = match std::fs::read(dir.join(HEAD_FILE)) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
+        Err(error) => return Some(format!("is unreadable ({error})")),
+    };
+    let damage = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(_) => "is damaged (not JSON)",
+        Ok(_) => "is damaged (no valid seq and hash)",
+    };
+    Some(damage.to_owned())
 }
 
 /// Whether the gzip file at `gz` holds exactly the bytes of the file at `plain`, compared a
@@ -333,7 +352,7 @@ fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
 /// [`VerifyError`] when the directory cannot be listed. Unreadable files are findings, not
 /// errors.
 pub fn verify_dir(dir: &Path, mut progress: impl FnMut(u64)) -> Result<VerifyReport, VerifyError> {
-    let Snapshot { mut candidates, head } = snapshot(dir)?;
+    let Snapshot { mut candidates, head, anchor_damage } = snapshot(dir)?;
     // Ours in time order; foreign names after them by name.
     candidates.sort_by(|a, b| match (&a.segment, &b.segment) {
         // A `.gz` read beside its original holds the older lines: first.
@@ -370,7 +389,7 @@ pub fn verify_dir(dir: &Path, mut progress: impl FnMut(u64)) -> Result<VerifyRep
     for scan in scans {
         verifier.check_file(scan, &mut report);
     }
-    verifier.finish(head, &mut report);
+    verifier.finish(head, anchor_damage, &mut report);
     Ok(report)
 }
 
@@ -637,12 +656,24 @@ impl Verifier {
                 (Some(latest), Some(began)) => latest > began,
                 _ => false,
             };
+            // No other system uses the `.NNNNNN.` names, and the writer gives one only to a
+            // file it wrote into: even a day file it adopted gets its adoption checkpoint
+            // before it is first rotated. A file that could not be read is left unverifiable.
+            let rotated_name = scan.segment.as_ref().is_some_and(|name| name.sequence.is_some());
             if after_chain_began {
                 scan.report.add(
                     FindingKind::Modified,
                     None,
                     "no chain data in a file named and dated as the writer's, after the chain \
                      began: its chain data was removed"
+                        .to_owned(),
+                );
+            } else if rotated_name && scan.report.findings.is_empty() {
+                scan.report.add(
+                    FindingKind::Inserted,
+                    None,
+                    "no chain data in a file named as the writer's rotated file, a name no \
+                     other system uses: added, not another system's history"
                         .to_owned(),
                 );
             } else if stamped_after {
@@ -954,14 +985,21 @@ impl Verifier {
         }
     }
 
-    /// Classifies the gaps nothing filled, and checks the head anchor.
-    fn finish(mut self, head: Option<(ChainLink, Option<String>)>, report: &mut VerifyReport) {
+    /// Classifies the gaps nothing filled, and checks the head anchor (`anchor_damage` says
+    /// what is wrong with an anchor file that is there but did not read as one).
+    fn finish(
+        mut self,
+        head: Option<(ChainLink, Option<String>)>,
+        anchor_damage: Option<String>,
+        report: &mut VerifyReport,
+    ) {
         if self.seen_any && head.is_none() {
+            let what = anchor_damage.unwrap_or_else(|| "is missing".to_owned());
             report.findings.push(Finding {
                 kind: FindingKind::AnchorMissing,
                 line: None,
                 detail: format!(
-                    "{HEAD_FILE} is missing: the newest lines could have been cut with no trace"
+                    "{HEAD_FILE} {what}: the newest lines could have been cut with no trace"
                 ),
             });
         }
