@@ -157,6 +157,19 @@ fn validation_errors_name_the_field_and_the_problem() {
     );
     check(
         &|event| {
+            event["details"]["durationMs"] = (-5).into();
+        },
+        "details.durationMs: expected a non-negative number, found a negative number",
+    );
+    check(
+        &|event| {
+            event["details"]["codeLength"] = 1.5.into();
+        },
+        "details.codeLength: expected a non-negative integer, found a number with a fraction or \
+         an exponent",
+    );
+    check(
+        &|event| {
             event["context"]["sessionId"] = 7.into();
         },
         "context.sessionId: expected a string or null, found a number",

@@ -95,7 +95,20 @@ pub fn json_kind(value: &Value) -> &'static str {
 }
 
 fn wrong_type(field: impl Into<String>, expected: &'static str, found: &Value) -> ValidationError {
-    ValidationError::new(field, Problem::WrongType { expected, found: json_kind(found) })
+    ValidationError::new(field, Problem::WrongType { expected, found: number_kind(found) })
+}
+
+/// [`json_kind`], with a number told apart by what a field expecting numbers can refuse in
+/// it: its sign or its fraction.
+fn number_kind(value: &Value) -> &'static str {
+    let Value::Number(number) = value else { return json_kind(value) };
+    if number.as_str().starts_with('-') {
+        "a negative number"
+    } else if !(number.is_u64() || number.is_i64()) {
+        "a number with a fraction or an exponent"
+    } else {
+        "a number"
+    }
 }
 
 /// The optional seventh key the writer appends: the line's link in the integrity chain.
