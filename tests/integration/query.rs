@@ -706,3 +706,20 @@ fn stats_and_query_count_the_same_lines_when_one_is_not_text() {
     assert_eq!(count.trim(), "1");
     assert_eq!(stats["events"], 1, "{stats}");
 }
+
+#[test]
+fn a_file_named_twice_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit-2026-12-03.jsonl");
+    fs::write(&path, seq_line("2026-12-03T10:00:00.000Z", 1) + "\n").unwrap();
+    let again = dir.path().join(".").join("audit-2026-12-03.jsonl");
+    let (code, stdout, stderr) = run(&[
+        "query",
+        "--count",
+        "--file",
+        path.to_str().unwrap(),
+        "--file",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!((code, stdout.as_str()), (0, "1\n"), "{stderr}");
+}

@@ -35,10 +35,19 @@ impl SourceArgs {
     /// The segments to read, oldest first.
     pub(crate) fn segments(&self) -> anyhow::Result<Vec<Segment>> {
         if !self.files.is_empty() {
+            // A file named twice (`--file a --file ./a`) is read once: its events are not
+            // counted twice.
+            let mut files: Vec<PathBuf> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for file in &self.files {
                 anyhow::ensure!(file.is_file(), "{}: no such file", file.display());
+                let identity = std::fs::canonicalize(file)
+                    .with_context(|| format!("resolving {}", file.display()))?;
+                if seen.insert(identity) {
+                    files.push(file.clone());
+                }
             }
-            return Ok(read::order(self.files.clone()));
+            return Ok(read::order(files));
         }
         let dir = self.directory()?;
         anyhow::ensure!(dir.is_dir(), "audit directory {} does not exist", dir.display());

@@ -77,6 +77,9 @@ fn redact_lines(
         };
         let redacted = match mode {
             LineMode::Text => text_lines.redact_line(&line).into_owned(),
+            // A blank line holds nothing to read or redact, in any mode (`check` and `record`
+            // skip them too); it is written back as it was.
+            _ if line.trim().is_empty() => line.into_owned(),
             // Inside a key block, lines are its body, never JSON values to read.
             _ if text_lines.is_in_private_key() => text_lines.redact_line(&line).into_owned(),
             LineMode::Json | LineMode::Snippet => match serde_json::from_str::<Value>(&line) {
@@ -149,6 +152,11 @@ mod tests {
         // In a JSON lines file the block is not JSON: reported, and its body still goes.
         let (out, n_invalid) = run_on(input, LineMode::Json);
         assert_eq!((out.as_str(), n_invalid), (expected, 2));
+    }
+
+    #[test]
+    fn a_blank_line_is_kept_and_not_counted_as_invalid() {
+        assert_eq!(run_on("\"x\"\n\n  \n", LineMode::Json), ("\"x\"\n\n  \n".to_owned(), 0));
     }
 
     #[test]

@@ -177,6 +177,11 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     let printed = args.follow.then(|| RefCell::new(RecentLinks::default()));
     let printer = Printer { filter, format: args.format, escape: stdout.is_terminal(), printed };
     let segments = if args.follow && !args.source.directory()?.is_dir() {
+        // Like `tail -F`, wait for it: the writer creates the directory with its first event.
+        eprintln!(
+            "ncp-audit: audit directory {} does not exist yet; waiting for it",
+            args.source.directory()?.display()
+        );
         Vec::new()
     } else {
         args.source.segments()?
