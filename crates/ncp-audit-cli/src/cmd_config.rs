@@ -52,7 +52,7 @@ pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
 /// Sample rates the writer will not use as written: unknown event types, and types that are
 /// security-relevant and therefore never sampled. audit-config cannot check these itself, since
 /// it does not know the event model.
-fn sample_rate_warnings(loaded: &LoadedConfig) -> Vec<String> {
+pub(crate) fn sample_rate_warnings(loaded: &LoadedConfig) -> Vec<String> {
     let origin = loaded.source(Setting::SampleRates);
     let mut warnings = Vec::new();
     for name in loaded.config().sample_rates.keys() {

@@ -39,8 +39,10 @@ fn load_effective(dir: Option<PathBuf>) -> anyhow::Result<(AuditConfig, String)>
         other => other,
     }
     .context("loading the configuration")?;
-    for warning in loaded.warnings() {
-        eprintln!("ncp-audit: warning: {}", crate::scrub(&warning.to_string()));
+    let mut warnings: Vec<String> = loaded.warnings().iter().map(ToString::to_string).collect();
+    warnings.extend(crate::cmd_config::sample_rate_warnings(&loaded));
+    for warning in &warnings {
+        eprintln!("ncp-audit: warning: {}", crate::scrub(warning));
     }
     let mut config = loaded.config().clone();
     if let Some(dir) = dir {
