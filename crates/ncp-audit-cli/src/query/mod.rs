@@ -326,7 +326,7 @@ impl Filter {
         if !want_event && !validate && self.is_empty() {
             // Nothing to decide: the caller reads the line itself. It must still be text, so
             // that what is counted is what query would print.
-            if std::str::from_utf8(line).is_err() {
+            if !is_utf8(line) {
                 return Verdict::Bad("invalid UTF-8".to_owned());
             }
             return Verdict::Match(None);
@@ -365,7 +365,7 @@ impl Filter {
         }
         if decided && !want_event && !self.needs_parse() {
             if !validate {
-                if std::str::from_utf8(line).is_err() {
+                if !is_utf8(line) {
                     return Verdict::Bad("invalid UTF-8".to_owned());
                 }
                 return Verdict::Match(None);
@@ -465,9 +465,16 @@ impl Filter {
     }
 }
 
+/// Whether `line` is UTF-8: every line a scan counts or prints is checked, and SIMD does it
+/// several times faster than the standard library's check (which showed in `stats`'s
+/// profile).
+pub(crate) fn is_utf8(line: &[u8]) -> bool {
+    simdutf8::basic::from_utf8(line).is_ok()
+}
+
 /// Checks that a line is UTF-8 and one JSON value, without building it.
 fn check_json(line: &[u8]) -> Result<(), String> {
-    if std::str::from_utf8(line).is_err() {
+    if !is_utf8(line) {
         return Err("invalid UTF-8".to_owned());
     }
     audit_core::serde_json::from_slice::<serde::de::IgnoredAny>(line)
