@@ -294,8 +294,44 @@ fn arb_details() -> impl Strategy<Value = Map<String, Value>> {
                 .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
         ]
     });
-    prop::collection::vec(("[a-zA-Z_]{1,12}", value), 0..6)
-        .prop_map(|pairs| pairs.into_iter().filter(|(key, _)| !is_typed_detail(key)).collect())
+    let free = prop::collection::vec(("[a-zA-Z_]{1,12}", value), 0..6)
+        .prop_map(|pairs| pairs.into_iter().filter(|(key, _)| !is_typed_detail(key)).collect());
+    (free, arb_typed_details()).prop_map(|(free, typed): (Map<String, Value>, Vec<_>)| {
+        // The design's fields first, as the constructors write them, then the free ones.
+        typed.into_iter().flatten().chain(free).collect()
+    })
+}
+
+/// The fields the design gives a type, each present or not, with a value of that type.
+fn arb_typed_details() -> impl Strategy<Value = Vec<Option<(String, Value)>>> {
+    let field = |key: &'static str, value: BoxedStrategy<Value>| {
+        prop::option::of(value.prop_map(move |value| (key.to_owned(), value)))
+    };
+    let text = || ".*".prop_map(Value::from).boxed();
+    let count = || any::<u64>().prop_map(Value::from).boxed();
+    let non_negative = || {
+        prop_oneof![any::<u64>().prop_map(Value::from), (0.0..1e300_f64).prop_map(Value::from)]
+            .boxed()
+    };
+    let flag = || any::<bool>().prop_map(Value::from).boxed();
+    vec![
+        field("codeSnippet", text()),
+        field("codeLength", count()),
+        field("resultPreview", text()),
+        field("durationMs", non_negative()),
+        field("timeoutMs", non_negative()),
+        field("error", text()),
+        field("url", text()),
+        field("method", text()),
+        field("reason", text()),
+        field("permanent", flag()),
+        field("expiresIn", text()),
+        field("violation", text()),
+        field("code", text()),
+        field("blocked", flag()),
+        field("binding", text()),
+        field("exitCode", any::<i64>().prop_map(Value::from).boxed()),
+    ]
 }
 
 /// Keys whose type strict validation checks; arbitrary values under them would be refused.
