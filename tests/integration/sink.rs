@@ -11,8 +11,9 @@ use std::time::Duration;
 use audit_core::{AuditEvent, EventType, Timestamp};
 use audit_redact::RedactedEvent;
 use audit_sink::{
-    AuditLogger, AuditLoggerBuilder, Backpressure, BatchError, Durability, LoggerError,
-    ManualClock, Retention, SegmentName, Sink, SinkError,
+    AuditLogger, AuditLoggerBuilder, Backpressure, BatchError, Durability, FileSink,
+    FileSinkOptions, FindingKind, LoggerError, ManualClock, Retention, SegmentName, Sink,
+    SinkError, Verdict,
 };
 
 const NOON: &str = "2026-12-03T12:00:00.000Z";
@@ -1205,4 +1206,290 @@ fn the_writer_never_follows_a_symlink_planted_at_the_active_path() {
         assert!(!status.healthy);
     }
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+}
+
+/// A file sink on `dir` with `clock` and `interval` between interval checkpoints.
+fn interval_sink(dir: &Path, clock: &Arc<ManualClock>, interval: Duration) -> FileSink {
+    let options = FileSinkOptions {
+        clock: Arc::clone(clock) as _,
+        checkpoint_interval: interval,
+        ..FileSinkOptions::new(dir)
+    };
+    FileSink::open(options).unwrap()
+}
+
+/// Writes one batch of the events numbered `indices`.
+fn write_events(sink: &mut FileSink, indices: std::ops::Range<usize>) {
+    let redactor = audit_redact::Redactor::default();
+    let batch: Vec<RedactedEvent> = indices.map(|idx| redactor.redact(event(idx))).collect();
+    sink.write_batch(&batch).unwrap();
+}
+
+/// The lines of the file `name` in `dir`, parsed.
+fn json_lines(dir: &Path, name: &str) -> Vec<serde_json::Value> {
+    read_text(&dir.join(name)).lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+/// The 1-based line numbers of the interval checkpoints in `lines`.
+fn interval_checkpoints(lines: &[serde_json::Value]) -> Vec<usize> {
+    let is_interval = |line: &serde_json::Value| {
+        line["type"] == "audit_checkpoint" && line["details"]["reason"] == "interval"
+    };
+    lines.iter().enumerate().filter(|(_, line)| is_interval(line)).map(|(at, _)| at + 1).collect()
+}
+
+/// Checks that the interval checkpoint at line `line_no` of the file `name` names the line
+/// before it as the head and the file's lines before it as its count and span.
+fn check_interval_checkpoint(lines: &[serde_json::Value], name: &str, line_no: usize) {
+    let details = &lines[line_no - 1]["details"];
+    let before = &lines[..line_no - 1];
+    let previous = &before.last().unwrap()["chain"];
+    // The file's name when it was written: the day file, rotated since or not.
+    let day_file = SegmentName::day_file(&SegmentName::parse(name).unwrap().day).to_string();
+    assert_eq!(details["file"], day_file.as_str());
+    assert_eq!(details["lines"], before.len());
+    assert_eq!(details["firstSeq"], before[0]["chain"]["seq"]);
+    assert_eq!(details["firstTimestamp"], before[0]["timestamp"]);
+    assert_eq!(details["lastTimestamp"], before.last().unwrap()["timestamp"]);
+    assert_eq!(details["lastSeq"], previous["seq"]);
+    assert_eq!(details["lastHash"], previous["hash"]);
+    assert_eq!(lines[line_no - 1]["chain"]["seq"], previous["seq"].as_u64().unwrap() + 1);
+}
+
+fn assert_intact(dir: &Path) {
+    let report = audit_sink::verify_dir(dir, |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+}
+
+const ACTIVE: &str = "audit-2026-12-03.jsonl";
+
+#[test]
+fn interval_checkpoints_come_after_a_batch_once_the_interval_passed_and_name_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock(NOON);
+    let minute = Duration::from_secs(60);
+    let mut sink = interval_sink(dir.path(), &clock, minute);
+    write_events(&mut sink, 0..2);
+    clock.advance(Duration::from_secs(30));
+    write_events(&mut sink, 2..3);
+    // A minute after the file's start checkpoint: one after this batch, not between its lines.
+    clock.advance(Duration::from_secs(30));
+    write_events(&mut sink, 3..5);
+    clock.advance(Duration::from_secs(59));
+    write_events(&mut sink, 5..6);
+    clock.advance(Duration::from_secs(1));
+    write_events(&mut sink, 6..7);
+    // Time passing with no events writes nothing, nor does a flush or a restart.
+    clock.advance(Duration::from_secs(600));
+    sink.flush().unwrap();
+    sink.close().unwrap();
+    drop(sink);
+    clock.advance(Duration::from_secs(600));
+    let mut sink = interval_sink(dir.path(), &clock, minute);
+    let lines = json_lines(dir.path(), ACTIVE);
+    assert_eq!(interval_checkpoints(&lines), [7, 10]);
+    // A restarted writer counts its interval from its first write, and counts the lines it
+    // did not write by reading them back.
+    write_events(&mut sink, 7..8);
+    clock.advance(minute);
+    write_events(&mut sink, 8..10);
+    sink.close().unwrap();
+
+    let lines = json_lines(dir.path(), ACTIVE);
+    assert_eq!(lines.len(), 1 + 10 + 3);
+    assert_eq!(interval_checkpoints(&lines), [7, 10, 14]);
+    for line_no in [7, 10, 14] {
+        check_interval_checkpoint(&lines, ACTIVE, line_no);
+        let checkpoint = &lines[line_no - 1];
+        assert_eq!(checkpoint["severity"], "info");
+    }
+    assert_eq!(lines[6]["timestamp"], "2026-12-03T12:01:00.000Z");
+    assert_eq!(lines[6]["details"]["lines"], 6);
+    assert_intact(dir.path());
+}
+
+#[test]
+fn interval_checkpoints_stay_exact_with_two_writers_and_a_clock_stepping_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock(NOON);
+    let minute = Duration::from_secs(60);
+    // Two sinks on one directory stand for two processes: each counts the other's lines.
+    let mut first = interval_sink(dir.path(), &clock, minute);
+    let mut second = interval_sink(dir.path(), &clock, minute);
+    for round in 0..6 {
+        clock.advance(Duration::from_secs(35));
+        write_events(&mut first, round * 10..round * 10 + 3);
+        write_events(&mut second, round * 10 + 5..round * 10 + 7);
+    }
+    first.flush().unwrap();
+    assert_intact(dir.path());
+    // Back into the previous day's file and forward again: the active file's sequence
+    // numbers are no longer one run.
+    clock.set(at("2026-12-02T23:00:00.000Z"));
+    write_events(&mut first, 100..102);
+    clock.set(at(NOON));
+    clock.advance(Duration::from_secs(600));
+    write_events(&mut first, 102..104);
+    // Back in the file, its interval starts again.
+    clock.advance(minute);
+    write_events(&mut first, 104..106);
+    drop((first, second));
+
+    let lines = json_lines(dir.path(), ACTIVE);
+    let checkpoints = interval_checkpoints(&lines);
+    assert!(checkpoints.len() >= 4, "{checkpoints:?}");
+    for &line_no in &checkpoints {
+        check_interval_checkpoint(&lines, ACTIVE, line_no);
+    }
+    let last = &lines[*checkpoints.last().unwrap() - 1]["details"];
+    let seqs: Vec<u64> = lines.iter().map(|line| line["chain"]["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).any(|pair| pair[1] != pair[0] + 1), "one run: {seqs:?}");
+    assert_eq!(last["lines"], lines.len() - 1);
+    // The verifier takes such a directory for files swapped, but finds every interval
+    // checkpoint right.
+    let report = audit_sink::verify_dir(dir.path(), |_| {}).unwrap();
+    let findings = report.files.iter().flat_map(|file| &file.findings);
+    assert!(findings.clone().all(|f| !f.detail.contains("interval")), "{report:#?}");
+}
+
+#[test]
+fn an_interval_checkpoint_never_takes_a_file_past_the_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock(NOON);
+    let limit = 1_500;
+    let logger = builder(dir.path(), &clock).max_file_size_bytes(limit).build().unwrap();
+    for idx in 0..60 {
+        logger.log(event(idx));
+        logger.flush().unwrap();
+        clock.advance(Duration::from_secs(61));
+    }
+    logger.shutdown().unwrap();
+
+    let mut n_checkpoints = 0;
+    for name in segment_names(dir.path()) {
+        let size = fs::metadata(dir.path().join(&name)).unwrap().len();
+        assert!(size <= limit, "{name} has {size} bytes");
+        let lines = json_lines(dir.path(), &name);
+        for line_no in interval_checkpoints(&lines) {
+            check_interval_checkpoint(&lines, &name, line_no);
+            n_checkpoints += 1;
+        }
+    }
+    assert!(n_checkpoints > 0, "the default interval is a minute");
+    assert_eq!(all_events(dir.path()).len(), 60);
+    assert_intact(dir.path());
+}
+
+#[test]
+fn a_zero_checkpoint_interval_writes_no_interval_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock(NOON);
+    let logger = builder(dir.path(), &clock).checkpoint_interval(Duration::ZERO).build().unwrap();
+    for idx in 0..5 {
+        logger.log(event(idx));
+        logger.flush().unwrap();
+        clock.advance(Duration::from_secs(3_600));
+    }
+    logger.shutdown().unwrap();
+    let lines = json_lines(dir.path(), ACTIVE);
+    assert_eq!(lines.len(), 1 + 5);
+    assert_eq!(interval_checkpoints(&lines), [0_usize; 0]);
+}
+
+/// Rewrites the chain from line `from` (1-based) of the active file to its end, and the head
+/// anchor, as somebody covering an edit would.
+fn rechain_from(dir: &Path, from: usize) {
+    let path = dir.join(ACTIVE);
+    let text = read_text(&path);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<u8> =
+        lines[..from - 1].iter().flat_map(|line| format!("{line}\n").into_bytes()).collect();
+    let mut link = audit_core::split_chained_line(lines[from - 2].as_bytes()).unwrap().link();
+    for line in &lines[from - 1..] {
+        let chained = audit_core::split_chained_line(line.as_bytes()).unwrap();
+        let event_json = [chained.event_prefix, b"}"].concat();
+        link = audit_core::append_chained_line(link, &event_json, &mut out);
+    }
+    fs::write(&path, out).unwrap();
+    let anchor = serde_json::json!({"seq": link.seq, "hash": link.hash_hex(), "file": ACTIVE});
+    fs::write(dir.join(audit_sink::HEAD_FILE), anchor.to_string()).unwrap();
+}
+
+/// Replaces `old` by `new` in line `line_no` (1-based) of the active file.
+fn edit_line(dir: &Path, line_no: usize, old: &str, new: &str) {
+    let path = dir.join(ACTIVE);
+    let text = read_text(&path);
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert!(lines[line_no - 1].contains(old), "{}", lines[line_no - 1]);
+    lines[line_no - 1] = lines[line_no - 1].replacen(old, new, 1);
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn a_tampered_interval_checkpoint_is_reported_as_modified_rechained_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock(NOON);
+    let mut sink = interval_sink(dir.path(), &clock, Duration::from_secs(60));
+    write_events(&mut sink, 0..3);
+    clock.advance(Duration::from_secs(60));
+    write_events(&mut sink, 3..5);
+    write_events(&mut sink, 5..7);
+    sink.close().unwrap();
+    drop(sink);
+    assert_eq!(interval_checkpoints(&json_lines(dir.path(), ACTIVE)), [7]);
+    let pristine = fs::read(dir.path().join(ACTIVE)).unwrap();
+    let anchor = fs::read(dir.path().join(audit_sink::HEAD_FILE)).unwrap();
+    let restore = || {
+        fs::write(dir.path().join(ACTIVE), &pristine).unwrap();
+        fs::write(dir.path().join(audit_sink::HEAD_FILE), &anchor).unwrap();
+    };
+    let modified_lines = |dir: &Path| {
+        let report = audit_sink::verify_dir(dir, |_| {}).unwrap();
+        assert_eq!(report.verdict(), Verdict::Tampered, "{report:#?}");
+        let modified = report.findings_of(FindingKind::Modified);
+        modified
+            .iter()
+            .map(|(_, finding)| (finding.line, finding.detail.clone()))
+            .collect::<Vec<_>>()
+    };
+
+    // The count changed, the hash left as it was.
+    edit_line(dir.path(), 7, r#""lines":6"#, r#""lines":5"#);
+    let found = modified_lines(dir.path());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Some(7));
+
+    // The count changed and the chain rewritten from it on, anchor included: only the
+    // checkpoint's disagreement with the file shows.
+    for (old, new) in [
+        (r#""lines":6"#, r#""lines":5"#),
+        (r#""firstSeq":1"#, r#""firstSeq":2"#),
+        (r#""lastSeq":6"#, r#""lastSeq":5"#),
+        (
+            r#""reason":"interval","file":"audit-2026-12-03"#,
+            r#""reason":"interval","file":"audit-2026-12-04"#,
+        ),
+    ] {
+        restore();
+        edit_line(dir.path(), 7, old, new);
+        rechain_from(dir.path(), 7);
+        let found = modified_lines(dir.path());
+        assert_eq!(found.len(), 1, "{old}: {found:?}");
+        assert_eq!(found[0].0, Some(7), "{old}");
+        assert!(found[0].1.contains("interval checkpoint disagrees"), "{old}: {found:?}");
+    }
+    // Its head hash replaced by another line's, rechained.
+    restore();
+    let lines = json_lines(dir.path(), ACTIVE);
+    let head_hash = lines[5]["chain"]["hash"].as_str().unwrap().to_owned();
+    let other_hash = lines[4]["chain"]["hash"].as_str().unwrap().to_owned();
+    edit_line(dir.path(), 7, &head_hash, &other_hash);
+    rechain_from(dir.path(), 7);
+    let found = modified_lines(dir.path());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.contains("head hash"), "{found:?}");
+
+    // Untouched, it verifies.
+    restore();
+    assert_intact(dir.path());
 }

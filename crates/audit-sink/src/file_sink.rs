@@ -13,7 +13,7 @@ use audit_config::Durability;
 use audit_core::{AuditEvent, Details, EventType};
 use audit_redact::{RedactedEvent, Redactor};
 
-use audit_core::{ChainLink, append_chained_line};
+use audit_core::{ChainLink, Timestamp, append_chained_line, split_chained_line};
 
 use crate::chain_state::{
     ChainHead, last_link_of, newest_segment_head, read_head, seq_range_of, summarize_segment,
@@ -49,11 +49,18 @@ pub struct FileSinkOptions {
     pub clock: Arc<dyn Clock>,
     /// Redacts the sink's own `audit_files_pruned` records.
     pub redactor: Redactor,
+    /// How often, by [`Self::clock`], an `interval` checkpoint records the head of the chain
+    /// inside the active file: after the first batch of events written at least this long
+    /// after the file's last checkpoint. [`Duration::ZERO`] turns them off.
+    pub checkpoint_interval: Duration,
 }
 
+/// The default of [`FileSinkOptions::checkpoint_interval`] and of the logger's.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
+
 impl FileSinkOptions {
-    /// Options for `dir` with no rotation, no retention, no compression, no syncing and the
-    /// system clock.
+    /// Options for `dir` with no rotation, no retention, no compression, no syncing, the
+    /// system clock and an interval checkpoint every [`DEFAULT_CHECKPOINT_INTERVAL`].
     pub fn new(dir: impl Into<PathBuf>) -> FileSinkOptions {
         FileSinkOptions {
             dir: dir.into(),
@@ -63,6 +70,7 @@ impl FileSinkOptions {
             durability: Durability::None,
             clock: Arc::new(SystemClock),
             redactor: Redactor::default(),
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
         }
     }
 }
@@ -111,6 +119,13 @@ impl Drop for LockGuard {
 /// killed in the middle of a line), it ends that line first and follows it with a checkpoint
 /// naming its number, length and SHA-256, so that a verifier tells this torn line from one
 /// somebody added, and the sink's own lines are never glued to it.
+///
+/// At most every [`FileSinkOptions::checkpoint_interval`] (by the sink's clock), after a batch
+/// of events, the sink adds an `interval` checkpoint naming the head of the chain and what
+/// the active file holds so far, so that a reader who receives the lines as they are written
+/// (a SIEM) holds the chain's head outside the machine. Each writer of a directory counts its
+/// own interval from the file's last checkpoint it wrote (or from when it first wrote to the
+/// file).
 #[derive(Debug)]
 pub struct FileSink {
     options: FileSinkOptions,
@@ -137,6 +152,84 @@ pub struct FileSink {
     anchor_behind: bool,
     /// Files retention expired, deleted once their pruning record is written.
     pending_deletions: Vec<String>,
+    /// What the active file holds, for its interval checkpoints.
+    tally: Option<FileTally>,
+}
+
+/// The chained lines of the active file, as far as this sink has counted them, and when it
+/// last put a checkpoint into it.
+///
+/// The counts cover the file's first `len` bytes. The sink adds its own appends while the
+/// file is as it left it (an O(1) step per batch); when another process appended meanwhile,
+/// the tally falls behind and is caught up, from `len` on, only when a checkpoint is due. So
+/// the counts are exact with several writers, and each byte is read back at most once.
+#[derive(Debug, Clone)]
+struct FileTally {
+    /// The device and inode of the file counted.
+    identity: (u64, u64),
+    len: u64,
+    lines: u64,
+    first_seq: Option<u64>,
+    first_timestamp: Option<String>,
+    /// When, by the sink's clock, this sink last wrote a checkpoint into the file or, until it
+    /// has, first wrote to it (milliseconds since the epoch).
+    last_checkpoint_millis: i64,
+}
+
+impl FileTally {
+    fn new(identity: (u64, u64), now_millis: i64) -> FileTally {
+        FileTally {
+            identity,
+            len: 0,
+            lines: 0,
+            first_seq: None,
+            first_timestamp: None,
+            last_checkpoint_millis: now_millis,
+        }
+    }
+
+    /// Counts `line` (without its newline) if it is chained.
+    fn count(&mut self, line: &[u8]) {
+        let Some(chained) = split_chained_line(line) else { return };
+        self.lines += 1;
+        if self.first_seq.is_none() {
+            self.first_seq = Some(chained.seq);
+            self.first_timestamp = writer_timestamp(line).map(str::to_owned);
+        }
+    }
+
+    /// Counts the lines of `file` from `self.len` up to its last newline before `len`.
+    fn catch_up(&mut self, file: &File, len: u64) -> io::Result<()> {
+        if self.len > len {
+            // Cut short by somebody: count it again from the start.
+            *self = FileTally::new(self.identity, self.last_checkpoint_millis);
+        }
+        let mut buffer = vec![0; 1 << 16];
+        let mut carry = Vec::new();
+        let mut offset = self.len;
+        while offset < len {
+            let want = usize::try_from(len - offset).unwrap_or(usize::MAX).min(buffer.len());
+            let n_read = file.read_at(&mut buffer[..want], offset)?;
+            if n_read == 0 {
+                break;
+            }
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', &buffer[..n_read]) {
+                if carry.is_empty() {
+                    self.count(&buffer[start..end]);
+                } else {
+                    carry.extend_from_slice(&buffer[start..end]);
+                    self.count(&carry);
+                    carry.clear();
+                }
+                start = end + 1;
+                self.len = offset + start as u64;
+            }
+            carry.extend_from_slice(&buffer[start..n_read]);
+            offset += n_read as u64;
+        }
+        Ok(())
+    }
 }
 
 /// How often, at most, the head anchor is rewritten while lines keep coming. It is also
@@ -194,6 +287,7 @@ impl FileSink {
             anchor: None,
             anchor_behind: false,
             pending_deletions: Vec::new(),
+            tally: None,
         };
         sink.create_dir()?;
         sink.write_lines(true)?;
@@ -288,7 +382,8 @@ impl FileSink {
         // each pruning record would rotate again, forever. Such a record may take a file past
         // the limit by its own length.
         let n_batch_lines = self.line_ends.len();
-        let day = self.options.clock.now().utc_date();
+        let now = self.options.clock.now();
+        let day = now.utc_date();
         self.ensure_active(&day)?;
         if starting {
             self.recover()?;
@@ -301,7 +396,12 @@ impl FileSink {
         // to the directory: another process may have moved it since this one last wrote.
         let mut head = self.chain_head()?;
         let mut size = self.active_len()?;
+        self.track_active(now);
+        // The head when `self.out` was last empty: the lines queued since are the seqs after.
+        let mut out_start_seq = head.link.seq;
         let mut file_has_events = size > 0;
+        // Whether lines of the caller's batch went into the active file, after any rotation.
+        let mut wrote_events = false;
         // A writer killed mid-append left the start of a line: end it, in the same append as
         // the records that follow, so that it is never glued to them.
         let torn = torn_tail(&self.active_ref().file, size)
@@ -332,13 +432,16 @@ impl FileSink {
             let too_big = limit > 0 && size + self.out.len() as u64 > limit;
             if too_big && file_has_events && line_idx < n_batch_lines && self.holds_head(&head) {
                 self.out.truncate(mark);
-                self.append_out(size)?;
+                self.append_tallied(size, out_start_seq, head.link.seq)?;
                 let rotated = self.rotate(&day)?;
                 head.file = Some(rotated.to_string());
                 // The anchor is rewritten after this batch: the head is in a new file.
                 self.anchor = None;
                 size = self.active_len()?;
+                self.track_active(now);
+                out_start_seq = head.link.seq;
                 file_has_events = size > 0;
+                wrote_events = false;
                 if size == 0 {
                     self.push_checkpoint(&mut head, Some("rotation"));
                 }
@@ -353,10 +456,15 @@ impl FileSink {
             file_has_events = true;
             if line_idx < n_batch_lines {
                 self.out_batch_ends.push(self.out.len());
+                wrote_events = true;
             }
             line_idx += 1;
         }
-        let size = self.append_out(size)?;
+        // After the batch's lines, never between them: one comparison per batch.
+        if wrote_events && self.is_interval_checkpoint_due(now) {
+            self.push_interval_checkpoint(&mut head, size, out_start_seq, now);
+        }
+        let size = self.append_tallied(size, out_start_seq, head.link.seq)?;
         if !self.pending_deletions.is_empty() {
             // The pruning record is on disk (synced, whatever the durability mode: this is
             // rare); only now do its files go.
@@ -374,6 +482,71 @@ impl FileSink {
             self.sync()?;
         }
         Ok(())
+    }
+
+    /// Starts a fresh tally when the active file is not the one counted; this sink's interval
+    /// for a file it has not written to before starts now.
+    fn track_active(&mut self, now: Timestamp) {
+        let identity = self.active_ref().identity;
+        if self.tally.as_ref().is_none_or(|tally| tally.identity != identity) {
+            self.tally = Some(FileTally::new(identity, now.as_unix_millis()));
+        }
+    }
+
+    /// Notes that a checkpoint was queued for the active file at `now`.
+    fn note_checkpoint(&mut self, now: Timestamp) {
+        if let Some(tally) = &mut self.tally {
+            tally.last_checkpoint_millis = now.as_unix_millis();
+        }
+    }
+
+    /// Whether [`FileSinkOptions::checkpoint_interval`] has passed since the active file's
+    /// last checkpoint. A clock that stepped back starts the interval again from its new time.
+    fn is_interval_checkpoint_due(&mut self, now: Timestamp) -> bool {
+        let interval = self.options.checkpoint_interval;
+        let Some(tally) = &mut self.tally else { return false };
+        if interval.is_zero() {
+            return false;
+        }
+        let now_millis = now.as_unix_millis();
+        if now_millis < tally.last_checkpoint_millis {
+            tally.last_checkpoint_millis = now_millis;
+            return false;
+        }
+        let interval_millis = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        now_millis - tally.last_checkpoint_millis >= interval_millis
+    }
+
+    /// Appends `self.out` like [`Self::append_out`] and adds its lines, chained with the seqs
+    /// `out_start_seq + 1 ..= head_seq`, to the tally when it was current.
+    fn append_tallied(
+        &mut self,
+        size: u64,
+        out_start_seq: u64,
+        head_seq: u64,
+    ) -> Result<u64, SinkError> {
+        let n_chained = head_seq - out_start_seq;
+        let is_current = self
+            .tally
+            .as_ref()
+            .is_some_and(|tally| tally.len == size && tally.identity == self.active_ref().identity);
+        // The file's first line is in this append: note its timestamp before `out` goes.
+        let first = match &self.tally {
+            Some(tally) if is_current && tally.first_seq.is_none() && n_chained > 0 => {
+                Some(first_line(&self.out).and_then(writer_timestamp).map(str::to_owned))
+            }
+            _ => None,
+        };
+        let new_size = self.append_out(size)?;
+        if is_current && let Some(tally) = &mut self.tally {
+            tally.lines += n_chained;
+            tally.len = new_size;
+            if let Some(first_timestamp) = first {
+                tally.first_seq = Some(out_start_seq + 1);
+                tally.first_timestamp = first_timestamp;
+            }
+        }
+        Ok(new_size)
     }
 
     /// Whether the chain's head is in the active file, so that it holds a line of the writer
@@ -556,6 +729,66 @@ impl FileSink {
         line.pop();
         head.link = append_chained_line(head.link, &line, &mut self.out);
         head.file = Some(active_name);
+        self.note_checkpoint(now);
+    }
+
+    /// Queues, after the lines of a batch, a checkpoint naming the head of the chain (the
+    /// line before it) and what the active file holds up to it: its first seq, its number of
+    /// chained lines and their time span. `size` is the file's length, `self.out` holds the
+    /// lines chained after `out_start_seq` that will follow it.
+    ///
+    /// Left out when the file must first be read back and cannot be, or when the record would
+    /// take the file past its size limit: the file then rotates at the next batch, and the
+    /// next file's checkpoint describes it whole.
+    fn push_interval_checkpoint(
+        &mut self,
+        head: &mut ChainHead,
+        size: u64,
+        out_start_seq: u64,
+        now: Timestamp,
+    ) {
+        let Some(mut tally) = self.tally.take() else { return };
+        let caught_up = tally.catch_up(&self.active_ref().file, size);
+        self.tally = Some(tally.clone());
+        if caught_up.is_err() {
+            return;
+        }
+        let n_queued = head.link.seq - out_start_seq;
+        let first_seq = tally.first_seq.unwrap_or(out_start_seq + 1);
+        let first_timestamp = tally
+            .first_timestamp
+            .or_else(|| first_line(&self.out).and_then(writer_timestamp).map(str::to_owned));
+        let last_timestamp = last_line(&self.out).and_then(writer_timestamp).map(str::to_owned);
+
+        let active_name = self.active_ref().name.to_string();
+        let mut details = Details::new();
+        details.insert("reason".into(), INTERVAL_REASON.into());
+        details.insert("file".into(), active_name.clone().into());
+        details.insert("firstSeq".into(), first_seq.into());
+        details.insert("lines".into(), (tally.lines + n_queued).into());
+        if let Some(first) = first_timestamp {
+            details.insert("firstTimestamp".into(), first.into());
+        }
+        if let Some(last) = last_timestamp {
+            details.insert("lastTimestamp".into(), last.into());
+        }
+        details.insert("lastSeq".into(), head.link.seq.into());
+        details.insert("lastHash".into(), head.link.hash_hex().into());
+        let event = AuditEvent::new(EventType::AuditCheckpoint, details).at(now);
+        let mut line = Vec::new();
+        self.options.redactor.redact(event).write_json_line(&mut line);
+        line.pop();
+
+        let mark = self.out.len();
+        let link = append_chained_line(head.link, &line, &mut self.out);
+        let limit = self.options.max_file_size_bytes;
+        if limit > 0 && size + self.out.len() as u64 > limit {
+            self.out.truncate(mark);
+            return;
+        }
+        head.link = link;
+        head.file = Some(active_name);
+        self.note_checkpoint(now);
     }
 
     /// Queues the record that accounts for a torn line, right after it: without it, a line
@@ -570,14 +803,16 @@ impl FileSink {
         details.insert("reason".into(), TORN_LINE_REASON.into());
         details.insert("file".into(), active_name.clone().into());
         details.insert("tornLine".into(), torn_details.into());
+        let now = self.options.clock.now();
         let event = AuditEvent::new(EventType::AuditCheckpoint, details)
-            .at(self.options.clock.now())
+            .at(now)
             .with_severity(audit_core::Severity::Warning);
         let mut line = Vec::new();
         self.options.redactor.redact(event).write_json_line(&mut line);
         line.pop();
         head.link = append_chained_line(head.link, &line, &mut self.out);
         head.file = Some(active_name);
+        self.note_checkpoint(now);
     }
 
     /// Queues the first chained line of a directory whose active file already holds
@@ -588,13 +823,14 @@ impl FileSink {
         details.insert("reason".into(), "adopted".into());
         details.insert("file".into(), active_name.clone().into());
         details.insert("foreignLines".into(), foreign_lines.into());
-        let event =
-            AuditEvent::new(EventType::AuditCheckpoint, details).at(self.options.clock.now());
+        let now = self.options.clock.now();
+        let event = AuditEvent::new(EventType::AuditCheckpoint, details).at(now);
         let mut line = Vec::new();
         self.options.redactor.redact(event).write_json_line(&mut line);
         line.pop();
         head.link = append_chained_line(head.link, &line, &mut self.out);
         head.file = Some(active_name);
+        self.note_checkpoint(now);
     }
 
     fn active_len(&self) -> Result<u64, SinkError> {
@@ -868,6 +1104,28 @@ fn count_lines(file: &File, len: u64) -> io::Result<u64> {
 
 /// The `details.reason` of the checkpoint that accounts for a torn line.
 pub(crate) const TORN_LINE_REASON: &str = "torn-line";
+
+/// The `details.reason` of the checkpoint written at intervals inside a file.
+pub(crate) const INTERVAL_REASON: &str = "interval";
+
+/// The timestamp of a line in the writer's shape, which opens with it.
+pub(crate) fn writer_timestamp(line: &[u8]) -> Option<&str> {
+    let rest = line.strip_prefix(b"{\"timestamp\":\"")?;
+    let end = rest.iter().take(40).position(|&byte| byte == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// The first non-empty line of `lines`, without its newline.
+fn first_line(lines: &[u8]) -> Option<&[u8]> {
+    lines.split(|&byte| byte == b'\n').find(|line| !line.is_empty())
+}
+
+/// The last line of `lines`, which end with a newline, without it.
+fn last_line(lines: &[u8]) -> Option<&[u8]> {
+    let lines = lines.strip_suffix(b"\n")?;
+    let start = memchr::memrchr(b'\n', lines).map_or(0, |at| at + 1);
+    Some(&lines[start..])
+}
 
 /// A last line without its newline: where it is and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,9 @@
 //!
 //! Every line carries its link in the directory's integrity chain (see
 //! [`audit_core::split_chained_line`]); each new file opens with a checkpoint naming the file
-//! before it, and `.audit-head` holds the newest link. [`verify_dir`] reads a directory back
+//! before it, an `interval` checkpoint names the head of the chain inside the active file
+//! every [`DEFAULT_CHECKPOINT_INTERVAL`] while events come (see
+//! [`AuditLoggerBuilder::checkpoint_interval`]), and `.audit-head` holds the newest link. [`verify_dir`] reads a directory back
 //! and reports, per file, whatever was modified, deleted, inserted, reordered, duplicated,
 //! truncated, removed or swapped.
 //!
@@ -48,7 +50,7 @@ mod verify;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BatchError, LoggerError, SinkError};
-pub use file_sink::{FileSink, FileSinkOptions};
+pub use file_sink::{DEFAULT_CHECKPOINT_INTERVAL, FileSink, FileSinkOptions};
 pub use logger::{AuditLogger, AuditLoggerBuilder, LoggerStatus};
 pub use naming::SegmentName;
 pub use retention::Retention;

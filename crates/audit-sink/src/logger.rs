@@ -24,7 +24,10 @@ use audit_core::{AuditEvent, Details, EventType, Timestamp, serde_json::Value};
 use audit_redact::{RedactedEvent, RedactionPolicy, Redactor};
 
 use crate::error::error_chain;
-use crate::{Clock, FileSink, FileSinkOptions, LoggerError, Retention, Sink, SystemClock};
+use crate::{
+    Clock, DEFAULT_CHECKPOINT_INTERVAL, FileSink, FileSinkOptions, LoggerError, Retention, Sink,
+    SystemClock,
+};
 
 const N_TYPES: usize = EventType::ALL.len();
 
@@ -227,6 +230,7 @@ pub struct AuditLoggerBuilder {
     sink: Option<Box<dyn Sink>>,
     clock: Arc<dyn Clock>,
     max_file_size_bytes: u64,
+    checkpoint_interval: Duration,
     retention: Retention,
     compress_rotated: bool,
     durability: Durability,
@@ -251,6 +255,7 @@ impl Default for AuditLoggerBuilder {
             sink: None,
             clock: Arc::new(SystemClock),
             max_file_size_bytes: 0,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             retention: Retention::default(),
             compress_rotated: false,
             durability: Durability::default(),
@@ -323,6 +328,18 @@ impl AuditLoggerBuilder {
     #[must_use]
     pub fn max_file_size_bytes(mut self, bytes: u64) -> Self {
         self.max_file_size_bytes = bytes;
+        self
+    }
+
+    /// How often the file sink records the head of the chain inside the active file, in an
+    /// `audit_checkpoint` with reason `interval`, by the sink's clock (every 60 s by default;
+    /// [`Duration::ZERO`] turns it off). One is written after the first batch of events that
+    /// comes at least this long after the file's last checkpoint, never while no event comes,
+    /// so that a reader shipping the lines as they are written (a SIEM) holds a recent head
+    /// of the chain off the machine.
+    #[must_use]
+    pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.checkpoint_interval = interval;
         self
     }
 
@@ -436,6 +453,7 @@ impl AuditLoggerBuilder {
                     durability: self.durability,
                     clock: self.clock,
                     redactor: self.redactor.clone(),
+                    checkpoint_interval: self.checkpoint_interval,
                 })?)
             }
         };

@@ -15,6 +15,9 @@
 //! - a truncated tail or a removed file leaves a gap at a file boundary, named by the
 //!   checkpoint the writer puts at the start of each new file, or by the head anchor
 //!   (`.audit-head`) for the newest file;
+//! - an `interval` checkpoint, which the writer puts inside a file at intervals, must name the
+//!   line right before it as the head, and the file's first seq, count and time span up to
+//!   it: one that disagrees was altered, or lines before it were;
 //! - swapped files have sequence ranges out of name order;
 //! - files that retention deleted are named, with their sequence ranges, in
 //!   `audit_files_pruned` records, so their gap is reported as pruning, not tampering.
@@ -29,7 +32,7 @@ use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::chain_state::read_head;
-use crate::file_sink::{LOCK_FILE_NAME, TORN_LINE_REASON, hex};
+use crate::file_sink::{INTERVAL_REASON, LOCK_FILE_NAME, TORN_LINE_REASON, hex, writer_timestamp};
 use crate::naming::SegmentName;
 
 /// The head anchor's file name: the newest link, rewritten by the writer after each batch.
@@ -563,8 +566,8 @@ struct Gap {
     file_idx: usize,
     line: u64,
     at_file_start: bool,
-    /// Whether the line after the gap is a checkpoint, as every file the writer starts
-    /// opens with one.
+    /// Whether the line after the gap is a checkpoint that opens a file, as every file the
+    /// writer starts does (an `interval` checkpoint comes after lines of its file).
     opens_with_checkpoint: bool,
     /// The line after the gap, whose content nothing before it vouches for: its number, its
     /// written hash and the bytes the hash covers; none for a gap at the end of the log.
@@ -702,6 +705,7 @@ impl Verifier {
         }
 
         let mut file = scan.report;
+        let mut so_far = FileSoFar::default();
         let mut first_chained = true;
         let mut first_last: Option<(u64, u64)> = None;
         let mut torn: Option<u64> = None;
@@ -732,6 +736,10 @@ impl Verifier {
             let seq = chained.seq;
             let authenticated =
                 self.check_line(&mut file, file_idx, line.number, chained, first_chained);
+            if is_interval_checkpoint(chained.event_prefix) {
+                so_far.check_interval_checkpoint(&mut file, line.number, &chained);
+            }
+            so_far.add(line.bytes, &chained);
             first_chained = false;
             self.seen_any = true;
             first_last = Some(match first_last {
@@ -915,7 +923,8 @@ impl Verifier {
                 file_idx,
                 line: line_no,
                 at_file_start: first_in_file,
-                opens_with_checkpoint: is_checkpoint(chained.event_prefix),
+                opens_with_checkpoint: is_checkpoint(chained.event_prefix)
+                    && !is_interval_checkpoint(chained.event_prefix),
                 after: Some((seq, chained.hash, chained.event_prefix.to_vec())),
             });
             self.remember(chained.link());
@@ -1163,6 +1172,126 @@ fn is_checkpoint(event_prefix: &[u8]) -> bool {
         && event_prefix
             .get(38..)
             .is_some_and(|rest| rest.starts_with(b"\",\"type\":\"audit_checkpoint\""))
+}
+
+/// Whether `event_prefix` is the writer's checkpoint written at an interval inside a file
+/// rather than at its start. Only the writer's records have their type in its place, so the
+/// words found in one are its own.
+fn is_interval_checkpoint(event_prefix: &[u8]) -> bool {
+    is_checkpoint(event_prefix) && memchr_contains(event_prefix, br#""reason":"interval""#)
+}
+
+/// What was read of a file's chained lines so far: what its interval checkpoints must
+/// agree with.
+#[derive(Default)]
+struct FileSoFar {
+    lines: u64,
+    first_seq: Option<u64>,
+    first_timestamp: Option<String>,
+    /// The last chained line's seq and written hash.
+    last: Option<(u64, [u8; 32])>,
+    /// The last chained line's timestamp, copied into place (no allocation per line).
+    last_timestamp: Option<([u8; 40], usize)>,
+}
+
+impl FileSoFar {
+    fn add(&mut self, line: &[u8], chained: &audit_core::ChainedLine<'_>) {
+        let timestamp = writer_timestamp(line);
+        if self.first_seq.is_none() {
+            self.first_seq = Some(chained.seq);
+            self.first_timestamp = timestamp.map(str::to_owned);
+        }
+        self.lines += 1;
+        self.last = Some((chained.seq, chained.hash));
+        self.last_timestamp = timestamp.map(|text| {
+            let mut bytes = [0; 40];
+            // OK: `writer_timestamp` returns at most 40 bytes.
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            (bytes, text.len())
+        });
+    }
+
+    fn last_timestamp(&self) -> Option<&str> {
+        let (bytes, len) = self.last_timestamp.as_ref()?;
+        std::str::from_utf8(&bytes[..*len]).ok()
+    }
+
+    /// Reports, as a modification of line `line_no`, an interval checkpoint that disagrees
+    /// with the lines before it in the file: the head it names must be the line right
+    /// before it, and its first seq, count and time span those of the file's chained lines
+    /// so far. A line already found at fault is not reported twice.
+    fn check_interval_checkpoint(
+        &self,
+        file: &mut FileReport,
+        line_no: u64,
+        chained: &audit_core::ChainedLine<'_>,
+    ) {
+        let Ok(prefix) = std::str::from_utf8(chained.event_prefix) else { return };
+        let Ok(event) = LenientEvent::parse(&format!("{prefix}}}")) else { return };
+        let field = |name: &str| event.get_path(&format!("details.{name}")).cloned();
+        if field("reason").as_ref().and_then(|v| v.as_str()) != Some(INTERVAL_REASON) {
+            return;
+        }
+        let number = |name: &str| field(name).and_then(|v| v.as_u64());
+        let text = |name: &str| field(name).and_then(|v| v.as_str().map(str::to_owned));
+
+        let mut disagreements = Vec::new();
+        // The name the file had when the checkpoint was written: its own, or the day file's
+        // it was rotated from.
+        let day_file =
+            SegmentName::parse(&file.name).map(|name| SegmentName::day_file(&name.day).to_string());
+        let named_file = text("file");
+        if named_file.as_deref() != Some(plain_name(&file.name)) && named_file != day_file {
+            disagreements.push(format!("it names file {:?}", text("file").unwrap_or_default()));
+        }
+        let (last_seq, last_hash) = match self.last {
+            Some((seq, hash)) => (Some(seq), Some(hex(&hash))),
+            None => (None, None),
+        };
+        let named_seq = number("lastSeq");
+        if named_seq != last_seq || named_seq != chained.seq.checked_sub(1) {
+            disagreements.push(format!(
+                "it names seq {} as the head, the line before it is seq {}",
+                show(named_seq),
+                show(last_seq)
+            ));
+        } else if text("lastHash") != last_hash {
+            disagreements.push("its head hash is not the line before it's".to_owned());
+        }
+        if number("firstSeq") != self.first_seq || number("lines") != Some(self.lines) {
+            disagreements.push(format!(
+                "it counts {} chained line(s) from seq {} before it, the file holds {} from \
+                 seq {}",
+                show(number("lines")),
+                show(number("firstSeq")),
+                self.lines,
+                show(self.first_seq)
+            ));
+        }
+        if text("firstTimestamp") != self.first_timestamp
+            || text("lastTimestamp").as_deref() != self.last_timestamp()
+        {
+            disagreements.push("its time span is not that of the lines before it".to_owned());
+        }
+
+        let already_found = file.findings.last().is_some_and(|f| f.line == Some(line_no));
+        if !disagreements.is_empty() && !already_found {
+            file.add(
+                FindingKind::Modified,
+                Some(line_no),
+                format!(
+                    "interval checkpoint disagrees with the file: {} (lines removed or added \
+                     before it, or the checkpoint altered)",
+                    disagreements.join("; ")
+                ),
+            );
+        }
+    }
+}
+
+/// A number for a finding's detail, or `none`.
+fn show(number: Option<u64>) -> String {
+    number.map_or_else(|| "none".to_owned(), |number| number.to_string())
 }
 
 /// Whether `bytes` could be the start of a line a writer was killed in the middle of: a strict
