@@ -443,7 +443,113 @@ fn a_chainless_file_of_later_events_is_not_foreign_history() {
     }
 }
 
-/// One tampering, as the property test applies it.
+/// A log to tamper with, in a directory of its own: its files in chain order (the newest
+/// last) and the lines each held before tampering.
+struct Log {
+    paths: Vec<PathBuf>,
+    lines: Vec<Vec<String>>,
+}
+
+impl Log {
+    fn name(&self, file: usize) -> String {
+        self.paths[file].file_name().unwrap().to_str().unwrap().to_owned()
+    }
+
+    fn newest(&self) -> usize {
+        self.paths.len() - 1
+    }
+}
+
+/// Who wrote the log the property test tampers with: the test's own helper, whose layout is
+/// exact and fixed, or the real writer, whose layout depends on its rotation.
+#[derive(Debug, Clone, Copy)]
+enum Writer {
+    Helper,
+    Real,
+}
+
+const N_FILES: usize = 3;
+const LINES_PER_FILE: usize = 8;
+
+impl Writer {
+    /// Lines per file, oldest first.
+    fn layout(self) -> Vec<usize> {
+        match self {
+            Writer::Helper => vec![LINES_PER_FILE; N_FILES],
+            Writer::Real => layout_of(real_writer_log()),
+        }
+    }
+
+    fn write(self, dir: &Path) -> Log {
+        let paths = match self {
+            Writer::Helper => write_log(dir, N_FILES, LINES_PER_FILE),
+            Writer::Real => {
+                let mut paths = Vec::new();
+                for (name, bytes) in real_writer_log() {
+                    fs::write(dir.join(name), bytes).unwrap();
+                    if name.ends_with(".jsonl") {
+                        paths.push(dir.join(name));
+                    }
+                }
+                paths
+            }
+        };
+        let lines = paths.iter().map(|path| read_lines(path)).collect();
+        Log { paths, lines }
+    }
+}
+
+/// Every file the real writer left in its directory (names sorted, so rotated files come in
+/// chain order before the day file), written once and copied for each case: rotation by
+/// size, a start checkpoint, a checkpoint opening every later file, the head anchor.
+fn real_writer_log() -> &'static [(String, Vec<u8>)] {
+    use std::sync::{Arc, OnceLock};
+
+    use audit_sink::{AuditLogger, ManualClock};
+
+    static FILES: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+    FILES.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let clock =
+            Arc::new(ManualClock::new(Timestamp::parse("2026-12-03T10:00:00.000Z").unwrap()));
+        let logger = AuditLogger::builder()
+            .dir(dir.path())
+            .clock(clock as _)
+            .max_file_size_bytes(1_500)
+            .build()
+            .unwrap();
+        for idx in 0..18 {
+            logger.log(
+                AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
+                    .with_detail("i", idx),
+            );
+            logger.flush().unwrap();
+        }
+        logger.shutdown().unwrap();
+        let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                (path.file_name().unwrap().to_str().unwrap().to_owned(), fs::read(&path).unwrap())
+            })
+            .collect();
+        files.sort();
+        let report = verify_dir(dir.path(), |_| {}).unwrap();
+        assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+        let layout = layout_of(&files);
+        // Every kind of tampering needs at least two files, and lines to move in each.
+        assert!(layout.len() >= 3 && layout.iter().all(|&n| n >= 3), "{layout:?}");
+        files
+    })
+}
+
+/// Lines per log file of `files`, in their order.
+fn layout_of(files: &[(String, Vec<u8>)]) -> Vec<usize> {
+    let logs = files.iter().filter(|(name, _)| name.ends_with(".jsonl"));
+    logs.map(|(_, bytes)| bytes.iter().filter(|&&byte| byte == b'\n').count()).collect()
+}
+
+/// One tampering, as the property test applies it. Files and lines count from 0.
 #[derive(Debug, Clone)]
 enum Tamper {
     FlipByte { file: usize, line: usize, at: usize, with: u8 },
@@ -456,125 +562,325 @@ enum Tamper {
     SwapFiles { file: usize },
 }
 
-const N_FILES: usize = 3;
-const LINES_PER_FILE: usize = 8;
+/// A file of a log with `layout` lines per file, and an index in `range(its lines)`.
+fn file_and_index(
+    layout: &[usize],
+    range: fn(usize) -> std::ops::Range<usize>,
+) -> impl Strategy<Value = (usize, usize)> + use<> {
+    let layout = layout.to_vec();
+    (0..layout.len()).prop_flat_map(move |file| (Just(file), range(layout[file])))
+}
 
-fn arb_tamper() -> impl Strategy<Value = Tamper> {
-    let file = 0..N_FILES;
-    let line = 0..LINES_PER_FILE;
+fn arb_tamper(layout: &[usize]) -> impl Strategy<Value = Tamper> + use<> {
+    let n_files = layout.len();
+    let lines = layout.to_vec();
+    let duplicate = file_and_index(layout, |n| 0..n)
+        .prop_flat_map(move |(file, line)| (Just(file), Just(line), line..lines[file]));
     prop_oneof![
-        (file.clone(), line.clone(), 0..400usize, 0x20u8..0x7f)
-            .prop_map(|(file, line, at, with)| Tamper::FlipByte { file, line, at, with }),
-        (file.clone(), line.clone()).prop_map(|(file, line)| Tamper::DeleteLine { file, line }),
-        (file.clone(), 0..=LINES_PER_FILE)
+        (file_and_index(layout, |n| 0..n), 0..400usize, 0x20u8..0x7f)
+            .prop_map(|((file, line), at, with)| Tamper::FlipByte { file, line, at, with }),
+        file_and_index(layout, |n| 0..n).prop_map(|(file, line)| Tamper::DeleteLine { file, line }),
+        file_and_index(layout, |n| 0..n + 1)
             .prop_map(|(file, line)| Tamper::InsertLine { file, line }),
-        (file.clone(), 0..LINES_PER_FILE - 1)
+        file_and_index(layout, |n| 0..n - 1)
             .prop_map(|(file, line)| Tamper::SwapLines { file, line }),
-        (file.clone(), line.clone(), 0..LINES_PER_FILE).prop_map(|(file, line, after)| {
-            Tamper::DuplicateLine { file, line, after: line.max(after) }
-        }),
-        (file.clone(), 0..LINES_PER_FILE).prop_map(|(file, keep)| Tamper::CutTail { file, keep }),
-        file.clone().prop_map(|file| Tamper::DeleteFile { file }),
-        (0..N_FILES - 1).prop_map(|file| Tamper::SwapFiles { file }),
+        duplicate.prop_map(|(file, line, after)| Tamper::DuplicateLine { file, line, after }),
+        file_and_index(layout, |n| 0..n).prop_map(|(file, keep)| Tamper::CutTail { file, keep }),
+        (0..n_files).prop_map(|file| Tamper::DeleteFile { file }),
+        (0..n_files - 1).prop_map(|file| Tamper::SwapFiles { file }),
     ]
 }
 
-/// Applies `tamper` and says which finding kinds name it correctly.
-fn apply(tamper: &Tamper, paths: &[PathBuf]) -> Vec<FindingKind> {
+fn arb_case() -> impl Strategy<Value = (Writer, Tamper)> {
+    prop_oneof![Just(Writer::Helper), Just(Writer::Real)]
+        .prop_flat_map(|writer| (Just(writer), arb_tamper(&writer.layout())))
+}
+
+/// A finding as compared between runs: file names (its own and in its detail) without
+/// `.gz`, its file `None` for a finding about the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Named {
+    kind: FindingKind,
+    file: Option<String>,
+    line: Option<u64>,
+    detail: String,
+}
+
+/// Every finding of a report, directory findings first, then file by file.
+fn all_findings(dir: &Path) -> (Verdict, Vec<Named>) {
+    let report = verify_dir(dir, |_| {}).unwrap();
+    let plain = |text: &str| text.replace(".jsonl.gz", ".jsonl");
+    let on_dir = report.findings.iter().map(|finding| (None, finding));
+    let on_files = report.files.iter().flat_map(|file| {
+        file.findings.iter().map(move |finding| (Some(plain(&file.name)), finding))
+    });
+    let findings = on_dir
+        .chain(on_files)
+        .map(|(file, finding)| Named {
+            kind: finding.kind,
+            file,
+            line: finding.line,
+            detail: plain(&finding.detail),
+        })
+        .collect();
+    (report.verdict(), findings)
+}
+
+/// A finding the property test requires.
+#[derive(Debug)]
+struct Expected {
+    kind: FindingKind,
+    /// The file it sits on; `None` for the directory.
+    file: Option<String>,
+    /// The 1-based line it names, or `None` when the line is not checked.
+    line: Option<Option<u64>>,
+    /// File names its detail must mention.
+    names: Vec<String>,
+}
+
+impl Expected {
+    fn at(kind: FindingKind, file: String, line: impl Into<Option<u64>>) -> Expected {
+        Expected { kind, file: Some(file), line: Some(line.into()), names: Vec::new() }
+    }
+
+    fn naming(mut self, names: &[String]) -> Expected {
+        self.names = names.to_vec();
+        self
+    }
+
+    fn matches(&self, found: &Named) -> bool {
+        found.kind == self.kind
+            && found.file == self.file
+            && self.line.is_none_or(|line| found.line == line)
+            && self.names.iter().all(|name| found.detail.contains(name.as_str()))
+    }
+}
+
+/// What the property test expects of the verifier after one tampering.
+#[derive(Debug)]
+enum Verdicts {
+    /// Exactly these tampering findings, in report order.
+    Exactly(Vec<Expected>),
+    /// A known verifier bug: only detection and compression are checked (see the FIXME).
+    Misnamed,
+    /// A known verifier bug that panics in debug builds: nothing can be checked.
+    Panics,
+}
+
+fn one(expected: Expected) -> Verdicts {
+    Verdicts::Exactly(vec![expected])
+}
+
+/// 1-based, as the verifier numbers lines.
+fn nth(idx: usize) -> u64 {
+    idx as u64 + 1
+}
+
+/// Applies `tamper` to `log` and says exactly what the verifier must report, worked out from
+/// the tampering's parameters.
+fn apply(tamper: &Tamper, log: &Log) -> Verdicts {
     use FindingKind::*;
     match *tamper {
         Tamper::FlipByte { file, line, at, with } => {
-            let mut lines = read_lines(&paths[file]);
+            let mut lines = log.lines[file].clone();
             let mut bytes = lines[line].clone().into_bytes();
             let at = at % bytes.len();
             let with =
                 if bytes[at] == with { if with == b'a' { b'b' } else { b'a' } } else { with };
             bytes[at] = with;
             lines[line] = String::from_utf8(bytes).unwrap();
-            write_lines(&paths[file], &lines);
-            vec![Modified]
+            write_lines(&log.paths[file], &lines);
+            flip_verdicts(log, file, line, &lines[line])
         }
         Tamper::DeleteLine { file, line } => {
-            let mut lines = read_lines(&paths[file]);
+            let mut lines = log.lines[file].clone();
             lines.remove(line);
-            write_lines(&paths[file], &lines);
-            match (file, line) {
-                // The very first lines of a chain: nothing before them says how many there
-                // were, so deleted lines and removed files look alike.
-                (0, 0) => vec![Deleted, FileMissing],
-                (_, line) if line + 1 == LINES_PER_FILE => vec![Deleted, TailTruncated],
-                _ => vec![Deleted],
+            write_lines(&log.paths[file], &lines);
+            if (file, line) == (0, 0) {
+                // Nothing before the chain's first line says it was there: its loss reads
+                // as the start of the history missing (the detail says lines or files).
+                one(Expected::at(FileMissing, log.name(0), 1))
+            } else if line + 1 == log.lines[file].len() {
+                // The last line of a file: what a cut tail looks like.
+                tail_truncated(log, file)
+            } else {
+                one(Expected::at(Deleted, log.name(file), nth(line)))
             }
         }
         Tamper::InsertLine { file, line } => {
-            let mut lines = read_lines(&paths[file]);
+            let mut lines = log.lines[file].clone();
             let forged = AuditEvent::network_request_allowed("https://ok.test/", "GET")
                 .at(Timestamp::parse("2026-12-03T10:00:00.000Z").unwrap());
             lines.insert(line, forged.to_json_line());
-            write_lines(&paths[file], &lines);
-            vec![Inserted]
+            write_lines(&log.paths[file], &lines);
+            one(Expected::at(Inserted, log.name(file), nth(line)))
         }
         Tamper::SwapLines { file, line } => {
-            let mut lines = read_lines(&paths[file]);
+            let mut lines = log.lines[file].clone();
             lines.swap(line, line + 1);
-            write_lines(&paths[file], &lines);
-            vec![Reordered]
+            write_lines(&log.paths[file], &lines);
+            one(Expected::at(Reordered, log.name(file), nth(line + 1)))
         }
         Tamper::DuplicateLine { file, line, after } => {
-            let mut lines = read_lines(&paths[file]);
-            let copy = lines[line].clone();
-            lines.insert(after + 1, copy);
-            write_lines(&paths[file], &lines);
-            vec![Duplicated]
+            let mut lines = log.lines[file].clone();
+            lines.insert(after + 1, lines[line].clone());
+            write_lines(&log.paths[file], &lines);
+            one(Expected::at(Duplicated, log.name(file), nth(after + 1)))
+        }
+        Tamper::CutTail { file, keep: 0 } => {
+            fs::write(&log.paths[file], "").unwrap();
+            // An empty file is what a crash right after a rotation leaves, with nothing to
+            // check: its lines read as gone with it, which the file's checkpointed successor
+            // (or the head anchor) names.
+            missing(log, file)
         }
         Tamper::CutTail { file, keep } => {
-            let lines = read_lines(&paths[file]);
-            write_lines(&paths[file], &lines[..keep.max(1)]);
-            if keep == 0 {
-                fs::write(&paths[file], "").unwrap();
-                return vec![TailTruncated, FileMissing, Deleted];
-            }
-            vec![TailTruncated]
+            write_lines(&log.paths[file], &log.lines[file][..keep]);
+            tail_truncated(log, file)
         }
         Tamper::DeleteFile { file } => {
-            fs::remove_file(&paths[file]).unwrap();
-            vec![FileMissing]
+            fs::remove_file(&log.paths[file]).unwrap();
+            missing(log, file)
         }
         Tamper::SwapFiles { file } => {
-            let (a, b) = (&paths[file], &paths[file + 1]);
+            let (a, b) = (&log.paths[file], &log.paths[file + 1]);
             let parked = a.with_extension("parked");
             fs::rename(a, &parked).unwrap();
             fs::rename(b, a).unwrap();
             fs::rename(&parked, b).unwrap();
-            vec![FilesSwapped]
+            let swapped =
+                Expected { kind: FilesSwapped, file: None, line: Some(None), names: vec![] };
+            one(swapped.naming(&[log.name(file), log.name(file + 1)]))
         }
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+/// Lines cut from the end of `file`: reported on that file.
+fn tail_truncated(log: &Log, file: usize) -> Verdicts {
+    let mut expected = Expected::at(FindingKind::TailTruncated, log.name(file), None);
+    if file != log.newest() {
+        // FIXME: the verifier gives a cut rotated file's finding the number of the line after
+        // the gap, which is line 1 of the next file, not a line of this one (the newest file's
+        // finding names none). Reported to the verifier's owner; not checked until fixed.
+        expected.line = None;
+    }
+    one(expected)
+}
 
-    #[test]
-    fn every_tampering_is_detected_and_named(tamper in arb_tamper(), compress in any::<bool>()) {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = write_log(dir.path(), N_FILES, LINES_PER_FILE);
-        let expected = apply(&tamper, &paths);
-        if compress {
-            // Compress the rotated files (not the day file) after tampering: the verdict
-            // must not change.
-            for path in &paths[..N_FILES - 1] {
-                if path.exists() {
-                    gzip(path);
-                }
-            }
+/// The whole of `file` gone: reported, with its name, on the file after the gap, line 1
+/// (its checkpoint), or for the newest file on the last file left, from the head anchor.
+fn missing(log: &Log, file: usize) -> Verdicts {
+    let newest = log.newest();
+    let names = [log.name(file)];
+    let expected = match (file == newest, log.paths[file].exists()) {
+        (false, _) => Expected::at(FindingKind::FileMissing, log.name(file + 1), 1),
+        (true, true) => Expected::at(FindingKind::FileMissing, log.name(newest), None),
+        (true, false) => Expected::at(FindingKind::FileMissing, log.name(newest - 1), None),
+    };
+    one(expected.naming(&names))
+}
+
+/// A byte of line `line` of `file` changed, to `tampered`: that line is modified. When the
+/// changed byte is in the hash of the newest line, the head anchor's hash no longer matches
+/// either.
+fn flip_verdicts(log: &Log, file: usize, line: usize, tampered: &str) -> Verdicts {
+    use FindingKind::Modified;
+    let original = audit_core::split_chained_line(log.lines[file][line].as_bytes()).unwrap();
+    let chained = audit_core::split_chained_line(tampered.as_bytes());
+    let modified = Expected::at(Modified, log.name(file), nth(line));
+
+    // FIXME: verifier bugs, reported to its owner with these parameters; checked in full
+    // once fixed. A seq edited to 0 panics (`seq - 1` in `Verifier::predecessor`).
+    if chained.as_ref().is_some_and(|chained| chained.seq == 0) {
+        return Verdicts::Panics;
+    }
+    let is_chains_first_line = (file, line) == (0, 0);
+    // The chain's first line with its chain field no longer JSON is taken for another
+    // system's line (inserted) and seq 1 for missing (file-missing).
+    let unparsable = serde_json::from_str::<serde_json::Value>(tampered).is_err();
+    if is_chains_first_line && chained.is_none() && unparsable {
+        return Verdicts::Misnamed;
+    }
+    // The chain's first line with its seq edited: the edited-seq check skips it, and the
+    // rest of the file reads as reordered, inserted and missing lines.
+    let seq_edited = chained.as_ref().is_some_and(|chained| chained.seq != original.seq);
+    if is_chains_first_line && seq_edited {
+        return Verdicts::Misnamed;
+    }
+    // A file's first line with its seq edited to below the previous file's first seq: the
+    // files read as swapped, and their lines as inserted, deleted and reordered.
+    let first_seq_of =
+        |file: usize| audit_core::split_chained_line(log.lines[file][0].as_bytes()).unwrap().seq;
+    if line == 0
+        && file > 0
+        && chained.as_ref().is_some_and(|chained| chained.seq < first_seq_of(file - 1))
+    {
+        return Verdicts::Misnamed;
+    }
+
+    let is_head = file == log.newest() && line + 1 == log.lines[file].len();
+    let hash_edited = chained.as_ref().is_some_and(|chained| chained.hash != original.hash);
+    if is_head && hash_edited {
+        let anchor = Expected { kind: Modified, file: None, line: Some(None), names: vec![] };
+        return Verdicts::Exactly(vec![anchor, modified]);
+    }
+    one(modified)
+}
+
+/// Gzips the files rotation would compress (all but the newest) that are still there.
+fn compress_rotated(log: &Log) {
+    for path in &log.paths[..log.newest()] {
+        if path.exists() {
+            gzip(path);
         }
-        let (verdict, kinds) = tamper_kinds(dir.path());
-        prop_assert_eq!(verdict, Verdict::Tampered, "{:?}: {:?}", tamper, kinds);
-        let first = kinds.first().map(|(kind, _, _)| *kind);
-        prop_assert!(
-            kinds.iter().any(|(kind, _, _)| expected.contains(kind)),
-            "{:?} expected one of {:?}, found {:?} (first {:?})", tamper, expected, kinds, first
-        );
+    }
+}
+
+/// Tampers with a fresh log of `writer`, verifies it, compresses the rotated files and
+/// verifies again.
+fn check(writer: Writer, tamper: &Tamper) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = writer.write(dir.path());
+    let expected = apply(tamper, &log);
+    if let Verdicts::Panics = expected {
+        return Ok(());
+    }
+    let (verdict, found) = all_findings(dir.path());
+    compress_rotated(&log);
+    let (verdict_gz, found_gz) = all_findings(dir.path());
+
+    prop_assert_eq!(verdict, Verdict::Tampered, "{:?} {:?}: {:#?}", writer, tamper, found);
+    prop_assert_eq!(
+        (verdict_gz, &found_gz),
+        (verdict, &found),
+        "{:?} {:?}: compression changed the findings",
+        writer,
+        tamper
+    );
+    let Verdicts::Exactly(expected) = &expected else { return Ok(()) };
+    let tampering: Vec<&Named> = found.iter().filter(|found| found.kind.is_tampering()).collect();
+    let all_match = tampering.len() == expected.len()
+        && expected.iter().zip(&tampering).all(|(expected, found)| expected.matches(found));
+    prop_assert!(
+        all_match,
+        "{:?} {:?}: expected {:#?}, found {:#?}",
+        writer,
+        tamper,
+        expected,
+        tampering
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// One random tampering of each kind, on a log of the test's helper or of the real
+    /// writer: detected, named exactly (kind, file, line), and named the same once the
+    /// rotated files are compressed.
+    #[test]
+    fn every_tampering_is_detected_and_named((writer, tamper) in arb_case()) {
+        check(writer, &tamper)?;
     }
 }
 
