@@ -493,14 +493,21 @@ fn scan_file(candidate: Candidate) -> Scan {
     let (mut n_lines, mut n_bytes) = (0, 0);
     // Reads up to the first chained line: the whole file when it has none, so that a file
     // with another system's lines before the writer's is still checked.
+    // The first chained line's link, until the line after it confirms or corrects its number.
+    let mut first_link: Option<ChainLink> = None;
     let result = for_each_line(&candidate.file, candidate.len, compressed, |line| {
         n_lines += 1;
         n_bytes += line.bytes.len() as u64 + u64::from(line.complete);
+        if let Some(first) = first_link {
+            first_seq = Some(confirmed_first_seq(first, line.bytes));
+            return false;
+        }
         let stamp = timestamp_in(line.bytes);
         if let Some(chained) = split_chained_line(line.bytes) {
             first_seq = Some(chained.seq);
+            first_link = Some(chained.link());
             timestamp = stamp;
-            return false;
+            return true;
         }
         if let Some(stamp) = stamp
             && timestamp.as_ref().is_none_or(|latest| stamp > *latest)
@@ -525,6 +532,24 @@ fn scan_file(candidate: Candidate) -> Scan {
         first_seq,
         chained,
         timestamp,
+    }
+}
+
+/// The sequence number of a file's first chained line, `first`, for putting files in order,
+/// given the line after it. The number written on the first line is taken unless the next
+/// line links to that line's hash under another number: then the first line's number was
+/// edited (its hash was not), and where the next line says it stands is where the file
+/// starts. Without that correction one edited digit would make the files read as swapped.
+fn confirmed_first_seq(first: ChainLink, next_line: &[u8]) -> u64 {
+    match split_chained_line(next_line) {
+        Some(next)
+            if next.seq != first.seq.saturating_add(1)
+                && next.seq > 0
+                && next.follows(&first.hash) =>
+        {
+            next.seq - 1
+        }
+        _ => first.seq,
     }
 }
 
@@ -622,10 +647,12 @@ impl Verifier {
     }
 
     fn predecessor(&self, seq: u64) -> Option<[u8; 32]> {
-        if seq == 1 {
-            return Some(ChainLink::GENESIS.hash);
+        match seq {
+            // Nothing precedes the genesis link: a line claiming seq 0 was edited.
+            0 => None,
+            1 => Some(ChainLink::GENESIS.hash),
+            _ => self.recent.get(&(seq - 1)).copied(),
         }
-        self.recent.get(&(seq - 1)).copied()
     }
 
     fn take_from_gap(&mut self, seq: u64) -> bool {
@@ -791,7 +818,10 @@ impl Verifier {
         let damaged = memchr_contains(line.bytes, b"\"chain\"")
             || memchr_contains(line.bytes, b",\"hash\":\"");
         let parses = serde_json::from_slice::<serde::de::IgnoredAny>(line.bytes).is_ok();
-        if damaged && parses {
+        if damaged && (parses || !cut_short) {
+            // Traces of a chain field in a whole line that is no longer a line the writer
+            // wrote: the writer's line, damaged, even as the chain's first line (another
+            // system never writes chain fields).
             file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
             self.max_seq += 1;
         } else if !self.seen_any {
@@ -807,9 +837,6 @@ impl Verifier {
             // The start of a line a writer was killed in the middle of (perhaps within its
             // chain field), if the next writer, which ended it, says so in the line after.
             *ended_torn = Some(TornCandidate::new(line, damaged));
-        } else if damaged {
-            file.add(FindingKind::Modified, Some(line.number), "chain data damaged".into());
-            self.max_seq += 1;
         } else {
             file.add(
                 FindingKind::Inserted,
@@ -902,9 +929,8 @@ impl Verifier {
         }
 
         // A line in the right place whose written number was edited still hashes right under
-        // the number it should have.
-        if self.seen_any
-            && let Some(prev_hash) = self.predecessor(expected)
+        // the number it should have (the chain's first line too: under seq 1 and genesis).
+        if let Some(prev_hash) = self.predecessor(expected)
             && audit_core::link_hash(&prev_hash, expected, chained.event_prefix) == chained.hash
         {
             file.add(
@@ -1136,6 +1162,12 @@ impl Verifier {
             _ => None,
         };
         let at_gap = gap.file_idx.min(report.files.len().saturating_sub(1));
+        // The line after the gap is in another file than the one that lost its tail: no
+        // line of the owner is named.
+        let finding = match owner {
+            Some(idx) if idx != at_gap => Finding { line: None, ..finding },
+            _ => finding,
+        };
         match owner.or((!report.files.is_empty()).then_some(at_gap)) {
             Some(idx) => {
                 let file = &mut report.files[idx];
