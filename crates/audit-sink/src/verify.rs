@@ -984,8 +984,11 @@ impl Verifier {
     /// (`authenticated`): the first line after a gap could say anything. A checkpoint only
     /// helps name what is missing, so it counts either way.
     fn note_records(&mut self, line: &[u8], authenticated: bool) {
-        // Only the audit system's own records matter here; they all share this prefix.
-        let is_record = memchr_contains(line, b"\"type\":\"audit_");
+        // Only the audit system's own records matter here, with their type where the writer
+        // puts it: after `{"timestamp":"` and the 24 bytes of a timestamp. Compared in place,
+        // since every line passes here.
+        let is_record = line.starts_with(b"{\"timestamp\":\"")
+            && line.get(38..).is_some_and(|rest| rest.starts_with(b"\",\"type\":\"audit_"));
         if !is_record {
             return;
         }
