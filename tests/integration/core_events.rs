@@ -398,7 +398,7 @@ fn check_command_names_bad_lines() {
 #[test]
 fn check_command_refuses_a_number_beyond_f64() {
     let line = r#"{"timestamp":"2025-11-19T10:17:22.345Z","type":"code_execution_success","severity":"info","context":{},"details":{"n":1e400},"outcome":"success"}"#;
-    let output = run_cli(&["check"], &format!("{line}\n"));
+    let output = tests::ncp_audit_with_stdin(&["check"], &format!("{line}\n"));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("stdin:1: details.n: number too large for a 64-bit float"), "{stderr}");
@@ -411,28 +411,13 @@ fn check_command_refuses_a_number_beyond_f64() {
 #[test]
 fn redact_command_keeps_a_number_beyond_f64() {
     let line = r#"{"timestamp":"2025-11-19T10:17:22.345Z","type":"code_execution_success","severity":"info","context":{},"details":{"n":1e400,"password":"hunter2hunter2"},"outcome":"success"}"#;
-    let output = run_cli(&["redact"], &format!("{line}\n{{\"n\":1e400}}\n"));
+    let output = tests::ncp_audit_with_stdin(&["redact"], &format!("{line}\n{{\"n\":1e400}}\n"));
     assert_eq!(output.status.code(), Some(0));
     let expected = line.replace("1e400", "1e+400").replace("hunter2hunter2", "<redacted>");
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
         format!("{expected}\n{{\"n\":1e+400}}\n")
     );
-}
-
-fn run_cli(args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    use std::process::Stdio;
-
-    let mut child = tests::ncp_audit()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use audit_redact::{Redactor, TRUNCATION_SUFFIX};
 use serde_json::{Value, json};
@@ -71,16 +71,8 @@ fn the_corpus_scores_full_recall_and_at_most_one_percent_false_positives() {
 }
 
 fn run_redact(args: &[&str], input: &str) -> (String, String, Option<i32>) {
-    let mut child = tests::ncp_audit()
-        .arg("redact")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
+    let all: Vec<&str> = std::iter::once("redact").chain(args.iter().copied()).collect();
+    let output = tests::ncp_audit_with_stdin(&all, input);
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
     (text(output.stdout), text(output.stderr), output.status.code())
 }

@@ -27,6 +27,25 @@ pub fn ncp_audit() -> std::process::Command {
     std::process::Command::new(binary_path("ncp-audit"))
 }
 
+/// Runs `ncp-audit ARGS` with `input` on its stdin and returns what it printed and its exit.
+pub fn ncp_audit_with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let mut child = ncp_audit()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ncp-audit starts");
+    // OK because the child's stdin was just made a pipe.
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(input.as_bytes()).expect("ncp-audit reads its stdin");
+    drop(stdin);
+    child.wait_with_output().expect("ncp-audit runs")
+}
+
 fn binary_path(name: &str) -> PathBuf {
     // OK because a test executable always lives in a folder inside the target folder.
     let test_exe = std::env::current_exe().expect("the test executable has a path");
