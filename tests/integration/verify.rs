@@ -1225,3 +1225,18 @@ fn the_writer_never_gives_a_rotated_name_to_a_file_of_foreign_lines_alone() {
         && file.as_deref() == Some("audit-2026-12-03.000001.jsonl")
         && line.is_some()));
 }
+
+/// `"seq":017` still names seq 17, but it is not JSON: readers skip the line as damaged, so
+/// the edit that hid an event from them is a modification.
+#[test]
+fn a_sequence_number_padded_with_zeros_is_a_modification() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 2, 4);
+    let mut lines = read_lines(&paths[0]);
+    lines[2] = lines[2].replace(r#""seq":3,"#, r#""seq":00003,"#);
+    write_lines(&paths[0], &lines);
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    let name = paths[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert_eq!(kinds, [(FindingKind::Modified, Some(name), Some(3))]);
+}

@@ -185,6 +185,11 @@ pub fn split_chained_line(line: &[u8]) -> Option<ChainedLine<'_>> {
         return None;
     }
     let (rest, digits) = rest.split_at(rest.len() - digits_len);
+    // The writer never pads: `007` is not a JSON number at all, and readers would skip the
+    // line as damaged, so a padded number is not the writer's chain field.
+    if digits.len() > 1 && digits[0] == b'0' {
+        return None;
+    }
     // ASCII digits only, at most 20 of them: only overflow can fail.
     let seq = digits
         .iter()
@@ -221,7 +226,8 @@ mod tests {
         assert_eq!((split.event_prefix, split.link()), (&EVENT[..EVENT.len() - 1], link));
         let text = String::from_utf8(line).unwrap();
         let with_seq = |seq: &str| text.replace("\"seq\":1,", &format!("\"seq\":{seq},"));
-        assert_eq!(split_chained_line(with_seq("07").as_bytes()).map(|l| l.seq), Some(7));
+        assert!(split_chained_line(with_seq("07").as_bytes()).is_none(), "not JSON");
+        assert!(split_chained_line(with_seq("00000001").as_bytes()).is_none(), "not JSON");
         let max = u64::MAX.to_string();
         assert_eq!(split_chained_line(with_seq(&max).as_bytes()).map(|l| l.seq), Some(u64::MAX));
         assert!(split_chained_line(with_seq("18446744073709551616").as_bytes()).is_none());
