@@ -1240,3 +1240,31 @@ fn a_sequence_number_padded_with_zeros_is_a_modification() {
     let name = paths[0].file_name().unwrap().to_str().unwrap().to_owned();
     assert_eq!(kinds, [(FindingKind::Modified, Some(name), Some(3))]);
 }
+
+/// Another system's history must be shown to predate the chain: times are compared as
+/// instants (an offset counts), and an event whose time cannot be read proves nothing.
+#[test]
+fn a_foreign_file_must_be_dated_before_the_chain_in_any_spelling() {
+    let event = |timestamp: &str| {
+        format!(
+            r#"{{"timestamp":{timestamp},"type":"network_request_allowed","severity":"info","context":{{}},"details":{{}},"outcome":"success"}}"#
+        ) + "\n"
+    };
+    let cases = [
+        // 09:30 at -01:00 is 10:30 UTC, after the chain's first line at 10:00 UTC.
+        (event(r#""2026-12-03T09:30:00.000-01:00""#), FindingKind::Inserted),
+        (event("1796330000000"), FindingKind::Inserted),
+        (event(r#""yesterday""#), FindingKind::Inserted),
+        (event(r#""2026-12-03T10:30:00.000+01:00""#), FindingKind::ForeignFile),
+        ("not json at all\n".to_owned(), FindingKind::ForeignFile),
+    ];
+    for (text, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(dir.path(), 2, 3);
+        fs::write(dir.path().join("audit-2026-12-01.jsonl"), &text).unwrap();
+        let report = verify_dir(dir.path(), |_| {}).unwrap();
+        let file = report.files.iter().find(|file| file.name == "audit-2026-12-01.jsonl").unwrap();
+        let kinds: Vec<FindingKind> = file.findings.iter().map(|finding| finding.kind).collect();
+        assert_eq!(kinds, [expected], "{text}");
+    }
+}

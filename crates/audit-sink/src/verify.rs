@@ -27,7 +27,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use audit_core::{ChainLink, LenientEvent, split_chained_line};
+use audit_core::{ChainLink, LenientEvent, Timestamp, split_chained_line};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
@@ -386,7 +386,7 @@ pub fn verify_dir(dir: &Path, mut progress: impl FnMut(u64)) -> Result<VerifyRep
         .iter()
         .filter(|scan| scan.chained)
         .min_by_key(|scan| scan.first_seq)
-        .and_then(|scan| scan.timestamp.clone());
+        .and_then(|scan| scan.timestamp);
 
     order_by_sequence(&mut scans, &mut report.findings);
     for scan in scans {
@@ -413,8 +413,12 @@ struct Scan {
     first_seq: Option<u64>,
     chained: bool,
     /// The timestamp of the first chained line; for a file without chain data, the latest
-    /// timestamp of its lines.
-    timestamp: Option<String>,
+    /// timestamp of its lines, compared as instants (a `-01:00` offset is an hour later
+    /// than the same digits with `Z`).
+    timestamp: Option<Timestamp>,
+    /// Whether a file without chain data holds an event whose time cannot be read (no
+    /// timestamp, a number, another format): nothing shows it predates the chain.
+    undated: bool,
 }
 
 /// A reader over the first `len` bytes of `file` (what it held at the snapshot), decompressed
@@ -489,7 +493,8 @@ fn scan_file(candidate: Candidate) -> Scan {
     let compressed = candidate.name.ends_with(".gz");
     let mut report = FileReport::new(candidate.name.clone());
     let mut first_seq = None;
-    let mut timestamp: Option<String> = None;
+    let mut timestamp: Option<Timestamp> = None;
+    let mut undated = false;
     let (mut n_lines, mut n_bytes) = (0, 0);
     // Reads up to the first chained line: the whole file when it has none, so that a file
     // with another system's lines before the writer's is still checked.
@@ -506,13 +511,15 @@ fn scan_file(candidate: Candidate) -> Scan {
         if let Some(chained) = split_chained_line(line.bytes) {
             first_seq = Some(chained.seq);
             first_link = Some(chained.link());
-            timestamp = stamp;
+            timestamp = stamp.and_then(|stamp| Timestamp::parse(&stamp).ok());
             return true;
         }
-        if let Some(stamp) = stamp
-            && timestamp.as_ref().is_none_or(|latest| stamp > *latest)
-        {
-            timestamp = Some(stamp);
+        match stamp.map(|stamp| Timestamp::parse(&stamp)) {
+            Some(Ok(stamp)) => timestamp = timestamp.max(Some(stamp)),
+            Some(Err(_)) => undated = true,
+            // An event without a string timestamp; a line that is no JSON object at all (a
+            // torn write, a stray byte) says nothing either way.
+            None => undated |= is_json_object(line.bytes),
         }
         true
     });
@@ -532,7 +539,12 @@ fn scan_file(candidate: Candidate) -> Scan {
         first_seq,
         chained,
         timestamp,
+        undated,
     }
+}
+
+fn is_json_object(line: &[u8]) -> bool {
+    matches!(serde_json::from_slice::<serde_json::Value>(line), Ok(serde_json::Value::Object(_)))
 }
 
 /// The sequence number of a file's first chained line, `first`, for putting files in order,
@@ -627,7 +639,7 @@ struct Verifier {
     /// The earliest of the writer's files that holds chained lines.
     first_chained: Option<SegmentName>,
     /// The timestamp of the chain's first line present.
-    chain_began: Option<String>,
+    chain_began: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -686,6 +698,8 @@ impl Verifier {
                 (Some(latest), Some(began)) => latest > began,
                 _ => false,
             };
+            // Another system's history must be shown to predate the chain.
+            let stamped_after = stamped_after || (scan.undated && self.chain_began.is_some());
             // No other system uses the `.NNNNNN.` names, and the writer gives one only to a
             // file it wrote into: even a day file it adopted gets its adoption checkpoint
             // before it is first rotated. A file that could not be read is left unverifiable.
@@ -713,9 +727,10 @@ impl Verifier {
                     FindingKind::Inserted,
                     None,
                     format!(
-                        "no chain data, yet it holds events stamped after the chain began ({}): \
-                         added, not another system's earlier history",
-                        self.chain_began.as_deref().unwrap_or_default()
+                        "no chain data, yet it holds events {} the chain began ({}): added, not \
+                         another system's earlier history",
+                        if scan.undated { "not dated before" } else { "stamped after" },
+                        self.chain_began.map(|began| began.to_string()).unwrap_or_default()
                     ),
                 );
             } else if scan.report.findings.is_empty() {
