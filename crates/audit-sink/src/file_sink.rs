@@ -26,8 +26,10 @@ use crate::retention::{Retention, rotated_segments, select_expired};
 use crate::verify::HEAD_FILE;
 use crate::{BatchError, Sink, SinkError};
 
-/// The advisory lock file every writer of a directory locks around appends and rotation.
-pub(crate) const LOCK_FILE_NAME: &str = ".audit.lock";
+/// The advisory lock file every writer of a directory locks exclusively around appends,
+/// rotation and compression; readers that must see the directory at one instant (`verify`,
+/// the `ncp-audit` readers) lock it shared while they list and open its files.
+pub const LOCK_FILE_NAME: &str = ".audit.lock";
 
 /// How a [`FileSink`] lays out, rotates and keeps its files.
 #[derive(Debug, Clone)]

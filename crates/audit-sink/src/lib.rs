@@ -50,7 +50,7 @@ mod verify;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BatchError, LoggerError, SinkError};
-pub use file_sink::{DEFAULT_CHECKPOINT_INTERVAL, FileSink, FileSinkOptions};
+pub use file_sink::{DEFAULT_CHECKPOINT_INTERVAL, FileSink, FileSinkOptions, LOCK_FILE_NAME};
 pub use logger::{AuditLogger, AuditLoggerBuilder, LoggerStatus};
 pub use naming::SegmentName;
 pub use retention::Retention;

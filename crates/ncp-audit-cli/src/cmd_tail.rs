@@ -223,12 +223,13 @@ fn last_events(
     let mut resume = None;
     for (segment_idx, segment) in segments.iter().enumerate().rev() {
         let is_newest = segment_idx + 1 == segments.len();
-        let inode = std::fs::metadata(&segment.path).ok().map(|metadata| metadata.ino());
+        // The file as listed, through its handle: a rotation since may have renamed it.
+        let inode = std::fs::metadata(segment.open_path()).ok().map(|metadata| metadata.ino());
         if newest_first.len() >= n_events && !is_newest {
             break;
         }
         let wanted = n_events - newest_first.len().min(n_events);
-        let mut reader = BlockReader::open(&segment.path)?;
+        let mut reader = BlockReader::open_segment(segment, 0, None)?;
         if reader.is_compressed() {
             // A gzip stream can only be read forwards; keep the last answers seen.
             let mut ring: VecDeque<Vec<u8>> = VecDeque::new();
@@ -245,7 +246,7 @@ fn last_events(
             newest_first.extend(ring.into_iter().rev());
             continue;
         }
-        let read = read::visit_lines_backwards(&segment.path, &mut |line| {
+        let read = read::visit_lines_backwards(&segment.open_path(), &mut |line| {
             if newest_first.len() >= n_events {
                 return false;
             }

@@ -152,13 +152,13 @@ fn scan_segment<A: Accumulator>(
     after_block: &mut dyn FnMut(&mut A, u64) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>, ScanError> {
     let start = match filter.since_with_slack() {
-        Some(since) => read::seek_to_timestamp(&segment.path, &since),
+        Some(since) => read::seek_to_timestamp(&segment.open_path(), &since),
         None => 0,
     };
-    let reader = BlockReader::open_at(&segment.path, start)?;
+    let reader = BlockReader::open_segment(segment, start, None)?;
     let whole_scan = filter.until.is_none() && !accumulator.has_limit();
     if options.n_threads > 1 && whole_scan && !reader.is_compressed() {
-        let len = std::fs::metadata(&segment.path).map_or(0, |metadata| metadata.len());
+        let len = std::fs::metadata(segment.open_path()).map_or(0, |metadata| metadata.len());
         if len.saturating_sub(start) >= MIN_RANGE_BYTES {
             return scan_ranges(
                 segment,
@@ -311,7 +311,7 @@ fn scan_ranges<A: Accumulator>(
     problems: &mut Problems,
     after_block: &mut dyn FnMut(&mut A, u64) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>, ScanError> {
-    let bounds = read::line_boundaries(&segment.path, start, len, options.n_threads);
+    let bounds = read::line_boundaries(&segment.open_path(), start, len, options.n_threads);
     let results: Vec<(A, Run<'_>, u64, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = bounds
             .windows(2)
@@ -322,7 +322,7 @@ fn scan_ranges<A: Accumulator>(
                     let mut run = Run::new(segment, filter, false);
                     let mut accumulator = fresh;
                     let mut n_lines = 0;
-                    match BlockReader::open_range(&segment.path, range_start, Some(range_end)) {
+                    match BlockReader::open_segment(segment, range_start, Some(range_end)) {
                         Ok(mut reader) => loop {
                             match reader.next_block() {
                                 Ok(Some(block)) => {
@@ -442,7 +442,7 @@ fn is_outside_range(segment: &Segment, filter: &Filter) -> bool {
             return true;
         }
     }
-    match read::first_and_last_timestamps(&segment.path) {
+    match read::first_and_last_timestamps(&segment.open_path()) {
         Some((first, last)) => outside(&first, &last),
         None => false,
     }

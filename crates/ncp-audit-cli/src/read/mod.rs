@@ -16,6 +16,7 @@ mod tail;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
@@ -59,19 +60,50 @@ pub(crate) enum ReadError {
 }
 
 /// One audit file, with what its name says about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Segment {
+    /// Where the file was when it was listed: what messages name.
     pub(crate) path: PathBuf,
     /// `None` for a file named on the command line outside the naming schemes.
     pub(crate) name: Option<SegmentName>,
+    /// The file, opened when the directory was listed (see [`discover`]): a rotation or
+    /// compression that renames it afterwards does not lose it.
+    handle: Option<Arc<File>>,
 }
+
+impl PartialEq for Segment {
+    fn eq(&self, other: &Segment) -> bool {
+        (&self.path, &self.name) == (&other.path, &other.name)
+    }
+}
+
+impl Eq for Segment {}
 
 impl Segment {
     /// The file's day by its name, if the name has one.
     pub(crate) fn day(&self) -> Option<&str> {
         self.name.as_ref().map(|name| name.day.as_str())
     }
+
+    /// A path that opens this very file: the open handle's entry in `/proc/self/fd`, which
+    /// gives a new, independent read position on the file listed even after it was renamed
+    /// or deleted, else the path it was listed under.
+    pub(crate) fn open_path(&self) -> PathBuf {
+        use std::os::fd::AsRawFd;
+
+        match &self.handle {
+            Some(file) => {
+                let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+                if by_fd.exists() { by_fd } else { self.path.clone() }
+            }
+            None => self.path.clone(),
+        }
+    }
 }
+
+/// The most files [`discover`] keeps open: the newest ones, which rotation and compression
+/// may rename while they are read. Older files only change by compression or retention.
+const MAX_HELD_FILES: usize = 256;
 
 /// The audit files of `dir`, oldest first. Other files (the lock file, temp files) are left
 /// out.
@@ -81,6 +113,14 @@ impl Segment {
 /// [`ReadError::ListDir`] when the directory cannot be listed.
 pub(crate) fn discover(dir: &Path) -> Result<Vec<Segment>, ReadError> {
     let list_error = |source| ReadError::ListDir { path: dir.to_owned(), source };
+    // Writers append, rotate and compress under an exclusive lock on this file: holding it
+    // shared while listing and opening sees the directory at one instant, so a file rotated
+    // between the listing and its reading is still read, under its handle. A directory no
+    // writer used has no lock file.
+    let lock = File::open(dir.join(audit_sink::LOCK_FILE_NAME)).ok();
+    if let Some(lock) = &lock {
+        lock.lock_shared().map_err(list_error)?;
+    }
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(list_error)? {
         let entry = entry.map_err(list_error)?;
@@ -91,7 +131,14 @@ pub(crate) fn discover(dir: &Path) -> Result<Vec<Segment>, ReadError> {
             paths.push(entry.path());
         }
     }
-    Ok(order(paths))
+    let mut segments = order(paths);
+    let n_segments = segments.len();
+    for segment in segments.iter_mut().skip(n_segments.saturating_sub(MAX_HELD_FILES)) {
+        // A file that cannot be opened now reports its error when it is read.
+        segment.handle = File::open(&segment.path).ok().map(Arc::new);
+    }
+    drop(lock);
+    Ok(segments)
 }
 
 /// Puts files in time order: by the day and sequence of their names, and by their first
@@ -111,7 +158,7 @@ pub(crate) fn order(paths: Vec<PathBuf>) -> Vec<Segment> {
                 Some(name) => order_key(name, &first),
                 None => (first.get(..10).unwrap_or("").to_owned(), 0, 0, first.clone()),
             };
-            (key, Segment { path, name })
+            (key, Segment { path, name, handle: None })
         })
         .collect();
     keyed.sort_by(|left, right| left.0.cmp(&right.0).then_with(|| left.1.path.cmp(&right.1.path)));
@@ -191,10 +238,33 @@ impl BlockReader {
         offset: u64,
         end: Option<u64>,
     ) -> Result<BlockReader, ReadError> {
+        BlockReader::open_range_as(path, path, offset, end)
+    }
+
+    /// [`BlockReader::open_range`] of a listed segment: opened through the handle taken when
+    /// it was listed, named by the path it was listed under.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Io`] when the file cannot be opened.
+    pub(crate) fn open_segment(
+        segment: &Segment,
+        offset: u64,
+        end: Option<u64>,
+    ) -> Result<BlockReader, ReadError> {
+        BlockReader::open_range_as(&segment.open_path(), &segment.path, offset, end)
+    }
+
+    fn open_range_as(
+        open_path: &Path,
+        path: &Path,
+        offset: u64,
+        end: Option<u64>,
+    ) -> Result<BlockReader, ReadError> {
         use std::io::{Seek, SeekFrom};
 
         let io_error = |source| ReadError::Io { path: path.to_owned(), source };
-        let mut file = File::open(path).map_err(io_error)?;
+        let mut file = File::open(open_path).map_err(io_error)?;
         let mut magic = [0_u8; 2];
         let n_magic = read_full(&mut file, &mut magic).map_err(io_error)?;
         let compressed = n_magic == 2 && magic == GZIP_MAGIC;
@@ -452,6 +522,27 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    /// A rotation between listing a directory and reading its files renames the active file
+    /// and starts a new one under its name: the file listed is still the one read.
+    #[test]
+    fn a_file_rotated_after_the_listing_is_read_as_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let active = dir.path().join("audit-2026-12-03.jsonl");
+        std::fs::write(&active, "{\"n\":1}\n").unwrap();
+        let segments = discover(dir.path()).unwrap();
+        std::fs::rename(&active, dir.path().join("audit-2026-12-03.000001.jsonl")).unwrap();
+        std::fs::write(&active, "{\"n\":2}\n").unwrap();
+
+        let mut reader = BlockReader::open_segment(&segments[0], 0, None).unwrap();
+        let block = reader.next_block().unwrap().unwrap();
+        let lines: Vec<&[u8]> = block.lines(None).map(|line| line.bytes).collect();
+        assert_eq!(lines, [b"{\"n\":1}".as_slice()]);
+        assert_eq!(segments[0].path, active, "messages name the file as listed");
+        // Deleted, too, it is still read.
+        std::fs::remove_file(dir.path().join("audit-2026-12-03.000001.jsonl")).unwrap();
+        assert!(BlockReader::open_segment(&segments[0], 0, None).is_ok());
+    }
 
     fn read_all(path: &Path, block_size: usize) -> (Vec<(String, Option<u64>, bool)>, bool) {
         let mut reader = BlockReader::open(path).unwrap();
