@@ -723,3 +723,23 @@ fn a_file_named_twice_is_read_once() {
     ]);
     assert_eq!((code, stdout.as_str()), (0, "1\n"), "{stderr}");
 }
+
+/// `tail -f` started on an empty directory: files rotated before its first look at one are
+/// printed too, in order, before the file it then follows.
+#[test]
+fn tail_started_on_an_empty_directory_prints_what_was_rotated_before_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let follower = Follower::start(dir.path());
+    std::thread::sleep(Duration::from_millis(200));
+    let line = |seq| chained_seq_line("2026-12-03T10:00:00.000Z", seq) + "\n";
+    fs::write(dir.path().join("audit-2026-12-03.000001.jsonl"), [line(1), line(2)].concat())
+        .unwrap();
+    fs::write(dir.path().join("audit-2026-12-03.000002.jsonl"), line(3)).unwrap();
+    fs::write(dir.path().join("audit-2026-12-03.jsonl"), line(4)).unwrap();
+    let mut seen = Vec::new();
+    while seen.last() != Some(&4) {
+        let line = follower.lines.recv_timeout(Duration::from_secs(10)).expect("seq 4 in 10 s");
+        seen.extend(seqs(&line));
+    }
+    assert_eq!(seen, [1, 2, 3, 4]);
+}

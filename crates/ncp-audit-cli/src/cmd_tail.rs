@@ -201,7 +201,10 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
         printed.borrow_mut().start_following();
     }
     let dir = args.source.directory()?;
-    follow(&dir, resume, &printer, &mut stdout, Duration::from_millis(args.poll_ms.max(1)))
+    // Files there now were read for the last lines already; any other is new.
+    let known: Vec<String> = segments.iter().map(|segment| plain_name(&segment.path)).collect();
+    let poll = Duration::from_millis(args.poll_ms.max(1));
+    follow(&dir, Start { resume, known }, &printer, &mut stdout, poll)
 }
 
 /// Where following starts: a file and the offset after its last complete line.
@@ -436,45 +439,71 @@ fn drain_between(
         None => {}
     }
     for segment in appeared {
-        let path = &segment.path;
-        let is_compressed = segment.name.as_ref().is_some_and(|name| name.compressed);
-        // A plain file that cannot be opened was compressed and removed since the listing:
-        // its compressed form is read below.
-        if !is_compressed && let Ok(mut between_file) = Followed::open(path, 0) {
-            if !between_file.drain(printer, stdout)? {
-                return Ok(false);
-            }
-            continue;
-        }
-        let gz_path = if is_compressed {
-            path.clone()
-        } else {
-            PathBuf::from(format!("{}.gz", path.display()))
-        };
-        // Rotated and already compressed between two looks: a finished file, read whole.
-        let mut text = Vec::new();
-        let decoded = File::open(&gz_path).and_then(|file| {
-            flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).read_to_end(&mut text)
-        });
-        if let Err(error) = decoded {
-            eprintln!("ncp-audit: skipped {}: {error}", gz_path.display());
-            continue;
-        }
-        let complete_len = memchr::memrchr(b'\n', &text).map_or(0, |idx| idx + 1);
-        if !print_lines(&gz_path, &text[..complete_len], 0, printer, stdout)? {
+        if !print_whole(segment, printer, stdout)? {
             return Ok(false);
         }
     }
     Ok(true)
 }
 
+/// Prints every file of `dir` that is not `known` and not `newest`, in time order: what was
+/// written and rotated before following found a first file to follow (the directory was
+/// empty or missing when `tail -f` began).
+fn drain_new_before(
+    dir: &Path,
+    known: &[String],
+    newest: &Path,
+    printer: &Printer,
+    stdout: &mut Stdout,
+) -> anyhow::Result<bool> {
+    let Ok(segments) = read::discover(dir) else { return Ok(true) };
+    let is_new =
+        |segment: &&Segment| segment.path != newest && !known.contains(&plain_name(&segment.path));
+    for segment in segments.iter().filter(is_new) {
+        if !print_whole(segment, printer, stdout)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Prints the complete lines of a file that is not followed; `Ok(false)` once stdout is gone.
+fn print_whole(segment: &Segment, printer: &Printer, stdout: &mut Stdout) -> anyhow::Result<bool> {
+    let path = &segment.path;
+    let is_compressed = segment.name.as_ref().is_some_and(|name| name.compressed);
+    // A plain file that cannot be opened was compressed and removed since the listing: its
+    // compressed form is read below.
+    if !is_compressed && let Ok(mut whole) = Followed::open(path, 0) {
+        return whole.drain(printer, stdout);
+    }
+    let gz_path =
+        if is_compressed { path.clone() } else { PathBuf::from(format!("{}.gz", path.display())) };
+    // Rotated and already compressed between two looks: a finished file, read whole.
+    let mut text = Vec::new();
+    let decoded = File::open(&gz_path).and_then(|file| {
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).read_to_end(&mut text)
+    });
+    if let Err(error) = decoded {
+        eprintln!("ncp-audit: skipped {}: {error}", gz_path.display());
+        return Ok(true);
+    }
+    let complete_len = memchr::memrchr(b'\n', &text).map_or(0, |idx| idx + 1);
+    print_lines(&gz_path, &text[..complete_len], 0, printer, stdout)
+}
+
 /// Follows the newest file of `dir`. A different file becoming the newest (a new day, a new
 /// file after size rotation) is noticed by its inode: the old file is read to its end, then
 /// the new one from its start. A rename of the followed file (rotation) keeps it followed
 /// until its successor appears.
+/// Where following begins: the file to resume, and the files the directory held before.
+struct Start {
+    resume: Option<Resume>,
+    known: Vec<String>,
+}
+
 fn follow(
     dir: &Path,
-    resume: Option<Resume>,
+    Start { resume, known }: Start,
     printer: &Printer,
     stdout: &mut Stdout,
     poll: Duration,
@@ -524,6 +553,10 @@ fn follow(
                     Ok(next) if next.inode == newest_inode => next,
                     _ => continue,
                 };
+                let first_file = followed.is_none();
+                if first_file && !drain_new_before(dir, &known, &newest.path, printer, stdout)? {
+                    return Ok(ExitCode::SUCCESS);
+                }
                 if let Some(mut old) = followed.take() {
                     if !old.drain(printer, stdout)? {
                         return Ok(ExitCode::SUCCESS);
