@@ -1268,3 +1268,37 @@ fn a_foreign_file_must_be_dated_before_the_chain_in_any_spelling() {
         assert_eq!(kinds, [expected], "{text}");
     }
 }
+
+/// Lines moved from one file to the next, or a file appended to the one before it, keep the
+/// chain whole; the checkpoint that opened the next file says where the earlier one ended.
+#[test]
+fn lines_moved_between_files_are_a_modification() {
+    let file_name = |path: &Path| path.file_name().unwrap().to_str().unwrap().to_owned();
+    // The last line of the first file moved to the top of the second.
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 4);
+    let mut first = read_lines(&paths[0]);
+    let moved = first.pop().unwrap();
+    write_lines(&paths[0], &first);
+    let second = [vec![moved], read_lines(&paths[1])].concat();
+    write_lines(&paths[1], &second);
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(
+        kinds.contains(&(FindingKind::Modified, Some(file_name(&paths[0])), None)),
+        "{kinds:?}"
+    );
+
+    // The second file appended to the first and removed.
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 4);
+    let joined = [read_lines(&paths[0]), read_lines(&paths[1])].concat();
+    write_lines(&paths[0], &joined);
+    fs::remove_file(&paths[1]).unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    assert!(
+        kinds.contains(&(FindingKind::Modified, Some(file_name(&paths[0])), None)),
+        "{kinds:?}"
+    );
+}

@@ -1046,6 +1046,7 @@ impl Verifier {
         anchor_damage: Option<String>,
         report: &mut VerifyReport,
     ) {
+        self.check_file_ends(report);
         if self.seen_any && head.is_none() {
             let what = anchor_damage.unwrap_or_else(|| "is missing".to_owned());
             report.findings.push(Finding {
@@ -1092,6 +1093,42 @@ impl Verifier {
         if self.seen_any {
             let hash = self.recent.get(&self.max_seq).copied().unwrap_or([0; 32]);
             report.head = Some(ChainLink { seq: self.max_seq, hash });
+        }
+    }
+
+    /// Holds each file that a checkpoint says ended at some seq (the checkpoint that opened
+    /// the file after it) to that end. A file that ends later gained lines after it was
+    /// closed, one that ends earlier with no gap after it lost lines to its successor: lines
+    /// moved between files, which the chain alone cannot see. A missing tail is a gap,
+    /// reported as such.
+    fn check_file_ends(&self, report: &mut VerifyReport) {
+        // Files whose names were swapped already say why no file ends where it should.
+        if report.findings.iter().any(|finding| finding.kind == FindingKind::FilesSwapped) {
+            return;
+        }
+        for claim in &self.claims {
+            let name = plain_name(&claim.file);
+            let Some(&last) = self.last_seq_of.get(name) else { continue };
+            let in_gap = |seq: u64| self.gaps.iter().any(|gap| (gap.from..=gap.to).contains(&seq));
+            let moved = last > claim.last_seq || (last < claim.last_seq && !in_gap(last + 1));
+            let Some(file) = report.files.iter_mut().find(|file| plain_name(&file.name) == name)
+            else {
+                continue;
+            };
+            // A file already at fault has its end explained there (a damaged last line takes
+            // its number without being counted as the file's).
+            let at_fault = file.findings.iter().any(|finding| finding.kind.is_tampering());
+            if moved && !at_fault {
+                file.add(
+                    FindingKind::Modified,
+                    None,
+                    format!(
+                        "ends at seq {last}, but the checkpoint opening the next file says it \
+                         ended at seq {}: lines were moved between files",
+                        claim.last_seq
+                    ),
+                );
+            }
         }
     }
 
