@@ -87,7 +87,8 @@ fn to_table(loaded: &LoadedConfig) -> String {
     ];
     for &setting in Setting::ALL {
         let value = match config.setting_json(setting) {
-            Value::String(text) => text,
+            // A path can hold a secret put there by mistake (a connection string).
+            Value::String(text) => crate::scrub(&text),
             other => other.to_string(),
         };
         rows.push((setting.json_key().to_owned(), value, source_text(loaded.source(setting))));
@@ -117,8 +118,12 @@ fn to_json(loaded: &LoadedConfig, warnings: &[String]) -> String {
     let config = loaded.config();
     let mut settings = Map::new();
     for &setting in Setting::ALL {
+        let value = match config.setting_json(setting) {
+            Value::String(text) => Value::String(crate::scrub(&text)),
+            other => other,
+        };
         let entry = json!({
-            "value": config.setting_json(setting),
+            "value": value,
             "envVar": setting.env_var(),
             "source": source_json(loaded.source(setting)),
         });

@@ -64,6 +64,9 @@ fn redact_lines(
     let mut n_invalid = 0;
     for (line_idx, line) in input.split(b'\n').enumerate() {
         let line = line.with_context(|| format!("reading stdin line {}", line_idx + 1))?;
+        // A CRLF text file stays CRLF: text is kept byte for byte but for its secrets. (A
+        // JSON value is written anew, in the compact form.)
+        let crlf = mode == LineMode::Text && line.ends_with(b"\r");
         let line = line.strip_suffix(b"\r").unwrap_or(&line);
         // Plain-text logs hold stray bytes now and then: a line that is not UTF-8 is read with
         // replacement characters rather than ending the run.
@@ -93,7 +96,7 @@ fn redact_lines(
         };
         // Broken pipe comes back as an io::Error inside anyhow, for `run` to recognize.
         out.write_all(redacted.as_bytes()).map_err(anyhow::Error::from)?;
-        out.write_all(b"\n").map_err(anyhow::Error::from)?;
+        out.write_all(if crlf { b"\r\n" } else { b"\n" }).map_err(anyhow::Error::from)?;
         if flush_each_line {
             out.flush().map_err(anyhow::Error::from)?;
         }
@@ -152,6 +155,12 @@ mod tests {
         // In a JSON lines file the block is not JSON: reported, and its body still goes.
         let (out, n_invalid) = run_on(input, LineMode::Json);
         assert_eq!((out.as_str(), n_invalid), (expected, 2));
+    }
+
+    #[test]
+    fn text_mode_keeps_crlf_line_ends() {
+        let (out, _) = run_on("password=hunter2x\r\nplain\n", LineMode::Text);
+        assert_eq!(out, "password=<redacted>\r\nplain\n");
     }
 
     #[test]
