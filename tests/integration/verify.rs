@@ -294,6 +294,16 @@ fn a_compressed_twin_is_ignored_only_when_it_holds_the_same_bytes() {
     let (verdict, kinds) = tamper_kinds(dir.path());
     assert_eq!(verdict, Verdict::Tampered, "{kinds:?}");
     assert!(kinds.iter().any(|(_, file, _)| file.as_deref().is_some_and(|f| f.ends_with(".gz"))));
+
+    // The other way round: the `.gz` as written, the plain copy beside it edited. The edited
+    // line is named as modified, the untouched ones as copies.
+    fs::remove_file(&gz_path).unwrap();
+    gzip(&paths[1]);
+    fs::write(&paths[1], lines.join("\n") + "\n").unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered, "{kinds:?}");
+    let name = paths[1].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(kinds.contains(&(FindingKind::Modified, Some(name), Some(3))), "{kinds:?}");
 }
 
 /// Replaces line `idx` (from 0) of `path` with `event`, keeping the old line's chain field.

@@ -973,7 +973,16 @@ impl Verifier {
         }
 
         // seq < expected: a number already passed.
-        if self.recent.get(&seq) == Some(&chained.hash) {
+        let edited_copy = predecessor.is_some_and(|prev_hash| !chained.follows(&prev_hash));
+        if self.recent.get(&seq) == Some(&chained.hash) && edited_copy {
+            // The link of a line already read, on content it does not hash to: a copy (such
+            // as an uncompressed file beside its `.gz`) that was then edited.
+            file.add(
+                FindingKind::Modified,
+                Some(line_no),
+                format!("seq {seq} appears again, and its content does not match its hash"),
+            );
+        } else if self.recent.get(&seq) == Some(&chained.hash) {
             file.add(FindingKind::Duplicated, Some(line_no), format!("seq {seq} appears again"));
         } else if self.take_from_gap(seq) {
             let detail = match predecessor {
