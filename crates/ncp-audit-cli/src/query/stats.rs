@@ -136,6 +136,9 @@ pub(crate) struct Histogram {
     count: u64,
     min_micros: u64,
     max_micros: u64,
+    /// The largest value exactly, in milliseconds: beyond about 584,000 years the buckets
+    /// saturate, and the maximum is the one figure that must not.
+    max_millis: f64,
 }
 
 /// Values below this many microseconds get a bucket each.
@@ -146,7 +149,13 @@ const N_BUCKETS: usize = (LINEAR + 57 * PER_OCTAVE) as usize;
 
 impl Default for Histogram {
     fn default() -> Histogram {
-        Histogram { buckets: vec![0; N_BUCKETS], count: 0, min_micros: u64::MAX, max_micros: 0 }
+        Histogram {
+            buckets: vec![0; N_BUCKETS],
+            count: 0,
+            min_micros: u64::MAX,
+            max_micros: 0,
+            max_millis: 0.0,
+        }
     }
 }
 
@@ -162,6 +171,7 @@ impl Histogram {
         self.count += 1;
         self.min_micros = self.min_micros.min(micros);
         self.max_micros = self.max_micros.max(micros);
+        self.max_millis = self.max_millis.max(millis);
     }
 
     /// Adds another histogram's values.
@@ -172,6 +182,7 @@ impl Histogram {
         self.count += other.count;
         self.min_micros = self.min_micros.min(other.min_micros);
         self.max_micros = self.max_micros.max(other.max_micros);
+        self.max_millis = self.max_millis.max(other.max_millis);
     }
 
     /// How many values were recorded.
@@ -199,7 +210,7 @@ impl Histogram {
 
     /// The largest value in milliseconds.
     pub(crate) fn max(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.max_micros as f64 / 1000.0)
+        (self.count > 0).then_some(self.max_millis)
     }
 }
 
@@ -606,6 +617,7 @@ mod tests {
         assert_eq!(small.percentile(50.0), Some(0.05));
         small.record(1e300);
         assert_eq!(small.count(), 2);
+        assert_eq!(small.max(), Some(1e300), "the maximum is exact, past the buckets' range");
         for bucket in [0, 127, 128, 500, N_BUCKETS - 1] {
             let (low, _) = bucket_bounds(bucket);
             assert_eq!(bucket_of(low), bucket);
