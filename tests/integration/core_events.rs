@@ -110,8 +110,7 @@ fn validation_errors_name_the_field_and_the_problem() {
          network_request_allowed, network_request_denied, network_permission_granted, \
          network_permission_denied, network_permission_revoked, binding_accessed, \
          binding_created, security_violation, prototype_pollution_blocked, \
-         worker_thread_failed, audit_events_lost, audit_events_sampled, audit_files_pruned, \
-         audit_checkpoint",
+         worker_thread_failed",
     );
     check(
         &|event| {
