@@ -124,7 +124,7 @@ fn printable(message: &str) -> String {
 
 /// Reads producer lines from `input` and hands each non-blank one, parsed strictly, to
 /// `each` with its line number. `record` and `check` share it, so they accept and refuse
-/// the same lines: a UTF-8 byte order mark before the first line and a CR before a newline
+/// the same lines: a UTF-8 byte order mark at the start of a line and a CR before a newline
 /// are dropped, blank lines are skipped, and the audit system's own record types
 /// (`audit_*`) are refused: only the writer may declare losses, pruning or checkpoints.
 ///
@@ -144,10 +144,10 @@ pub(crate) fn for_each_producer_line(
         if n_read == 0 {
             return Ok(());
         }
+        // A byte order mark starts a file written by some Windows tools, and so every file
+        // of several concatenated into the stream: dropped wherever a line starts with one.
         let mut line = bytes.as_slice();
-        if line_number == 1 {
-            line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-        }
+        line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         line = line.strip_suffix(b"\n").unwrap_or(line);
         line = line.strip_suffix(b"\r").unwrap_or(line);
         // A line that is not UTF-8 is one bad line, not the end of the stream.
