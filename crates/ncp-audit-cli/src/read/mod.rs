@@ -101,6 +101,26 @@ impl Segment {
     }
 }
 
+/// How long [`discover`] waits for writers to let go of the directory lock. A writer holds it
+/// for one append or rotation (milliseconds); one that was stopped while holding it must not
+/// stop the reader for good, which then lists the directory unlocked, as readers of files
+/// named on the command line do.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Takes `lock` shared, waiting at most `patience`; whether it was taken.
+fn lock_shared_within(lock: &File, patience: std::time::Duration) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        match lock.try_lock_shared() {
+            Ok(()) => return true,
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < patience => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
 /// The most files [`discover`] keeps open: the newest ones, which rotation and compression
 /// may rename while they are read. Older files only change by compression or retention.
 const MAX_HELD_FILES: usize = 256;
@@ -117,10 +137,9 @@ pub(crate) fn discover(dir: &Path) -> Result<Vec<Segment>, ReadError> {
     // shared while listing and opening sees the directory at one instant, so a file rotated
     // between the listing and its reading is still read, under its handle. A directory no
     // writer used has no lock file.
-    let lock = File::open(dir.join(audit_sink::LOCK_FILE_NAME)).ok();
-    if let Some(lock) = &lock {
-        lock.lock_shared().map_err(list_error)?;
-    }
+    let lock = File::open(dir.join(audit_sink::LOCK_FILE_NAME))
+        .ok()
+        .filter(|lock| lock_shared_within(lock, LOCK_PATIENCE));
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(list_error)? {
         let entry = entry.map_err(list_error)?;
@@ -522,6 +541,21 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    /// A writer stopped while holding the directory lock delays a reader, never stops it.
+    #[test]
+    fn the_directory_lock_is_waited_for_a_while_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(audit_sink::LOCK_FILE_NAME);
+        let writer = File::create(&path).unwrap();
+        writer.lock().unwrap();
+        let reader = File::open(&path).unwrap();
+        let started = std::time::Instant::now();
+        assert!(!lock_shared_within(&reader, std::time::Duration::from_millis(50)));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(50));
+        writer.unlock().unwrap();
+        assert!(lock_shared_within(&reader, std::time::Duration::from_millis(50)));
+    }
 
     /// A rotation between listing a directory and reading its files renames the active file
     /// and starts a new one under its name: the file listed is still the one read.
