@@ -429,7 +429,7 @@ pub(crate) struct Block {
     pub(crate) bytes: Vec<u8>,
     /// The offset of the block's first byte in the (decompressed) file.
     pub(crate) start_offset: u64,
-    /// Whether the block starts the file (where a BOM may sit, and line 1).
+    /// Whether the block starts the file (line 1).
     pub(crate) at_file_start: bool,
     /// Whether the last line has no newline: the file ended mid-line.
     pub(crate) torn_tail: bool,
@@ -438,7 +438,7 @@ pub(crate) struct Block {
 impl Block {
     /// The block's lines, numbered from `first_line` when it is known.
     pub(crate) fn lines(&self, first_line: Option<u64>) -> Lines<'_> {
-        Lines::new(&self.bytes, first_line, self.start_offset, self.at_file_start, self.torn_tail)
+        Lines::new(&self.bytes, first_line, self.start_offset, self.torn_tail)
     }
 }
 
@@ -460,7 +460,7 @@ impl std::fmt::Display for Position {
     }
 }
 
-/// One line, without its newline, a CR before it, or a BOM before the file's first line.
+/// One line, without its newline, a CR before it, or a BOM at its start.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Line<'a> {
     pub(crate) bytes: &'a [u8],
@@ -479,7 +479,6 @@ pub(crate) struct Lines<'a> {
     first_line: Option<u64>,
     n_seen: u64,
     start_offset: u64,
-    at_file_start: bool,
     torn_tail: bool,
 }
 
@@ -488,20 +487,10 @@ impl<'a> Lines<'a> {
         bytes: &'a [u8],
         first_line: Option<u64>,
         start_offset: u64,
-        at_file_start: bool,
         torn_tail: bool,
     ) -> Lines<'a> {
         let newlines = memchr::memchr_iter(b'\n', bytes);
-        Lines {
-            bytes,
-            newlines,
-            cursor: 0,
-            first_line,
-            n_seen: 0,
-            start_offset,
-            at_file_start,
-            torn_tail,
-        }
+        Lines { bytes, newlines, cursor: 0, first_line, n_seen: 0, start_offset, torn_tail }
     }
 
     /// How many lines were yielded so far.
@@ -524,9 +513,9 @@ impl<'a> Iterator for Lines<'a> {
         };
         let line = self.first_line.map(|first| first + self.n_seen);
         let position = Position { line, offset: self.start_offset + self.cursor as u64 };
-        if self.cursor == 0 && self.at_file_start {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        }
+        // A byte order mark starts a file some Windows tools wrote, and every file of several
+        // concatenated into one: dropped wherever a line starts with one.
+        bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         if let Some(stripped) = bytes.strip_suffix(b"\r") {
             bytes = stripped;
         }
@@ -603,7 +592,9 @@ mod tests {
     fn lines_across_small_blocks_with_bom_crlf_and_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit-2026-12-03.jsonl");
-        std::fs::write(&path, b"\xEF\xBB\xBFone\r\ntwo\nthree-is-long\n\nfour").unwrap();
+        // The second BOM: two files concatenated.
+        std::fs::write(&path, b"\xEF\xBB\xBFone\r\n\xEF\xBB\xBFtwo\nthree-is-long\n\nfour")
+            .unwrap();
         for block_size in [1, 3, 7, 1 << 20] {
             let (lines, failed) = read_all(&path, block_size);
             assert!(!failed);
