@@ -200,3 +200,18 @@ fn a_closed_stdout_is_success() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
 }
+
+/// A settings file the larger application left blank is there, and says so: not "not found".
+#[test]
+fn a_blank_settings_file_is_named_empty() {
+    let ncp_home = tempfile::tempdir().unwrap();
+    let state = |ncp_home: &Path| {
+        let output = run_config(ncp_home, ncp_home, &[], &[]);
+        let stdout = text(&output.stdout);
+        let line = stdout.lines().find(|line| line.starts_with("settings file")).unwrap();
+        line.split_whitespace().skip(3).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(state(ncp_home.path()), "not found");
+    fs::write(ncp_home.path().join("settings.json"), " \n").unwrap();
+    assert_eq!(state(ncp_home.path()), "empty");
+}

@@ -72,7 +72,12 @@ pub(crate) fn sample_rate_warnings(loaded: &LoadedConfig) -> Vec<String> {
 /// One line per setting: key, value, source, aligned.
 fn to_table(loaded: &LoadedConfig) -> String {
     let config = loaded.config();
-    let settings_state = if loaded.settings_found() { "read" } else { "not found" };
+    let settings_state = match (loaded.settings_found(), loaded.settings_path().exists()) {
+        (true, _) => "read",
+        // There, but blank: the larger application left it empty.
+        (false, true) => "empty",
+        (false, false) => "not found",
+    };
     let mut rows = vec![
         (
             "ncp home".to_owned(),
