@@ -215,3 +215,18 @@ fn a_blank_settings_file_is_named_empty() {
     fs::write(ncp_home.path().join("settings.json"), " \n").unwrap();
     assert_eq!(state(ncp_home.path()), "empty");
 }
+
+/// A key given twice: the last value counts, and the warning says so.
+#[test]
+fn a_repeated_key_warns_and_the_last_value_counts() {
+    let ncp_home = tempfile::tempdir().unwrap();
+    let settings = r#"{"theme":"a","theme":"b","audit":{"maxFiles":3,"maxFiles":4}}"#;
+    fs::write(ncp_home.path().join("settings.json"), settings).unwrap();
+    let output = run_config(ncp_home.path(), ncp_home.path(), &[], &["--json"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("key audit.maxFiles is given twice"), "{stderr}");
+    assert!(!stderr.contains("theme"), "other sections are not ours: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["settings"]["maxFiles"]["value"], 4);
+}

@@ -118,6 +118,14 @@ pub enum ConfigWarning {
         /// The known key it most likely meant.
         closest: Option<&'static str>,
     },
+    /// A key given twice in one object of the settings file: the last value counts, as
+    /// `serde_json` reads it (JSON leaves it open; other readers take the first).
+    RepeatedKey {
+        /// The settings file.
+        path: PathBuf,
+        /// Where the key is, as `audit.maxFiles`.
+        key: String,
+    },
     /// A variable starting with `NCP_AUDIT_` that no setting has; it is ignored.
     UnknownEnvVar {
         /// The variable's name (its value is never kept).
@@ -134,6 +142,15 @@ impl fmt::Display for ConfigWarning {
                 let key = shorten(key);
                 write!(f, "settings file {}: unknown key audit.{key:?} ignored", path.display())?;
                 closest
+            }
+            ConfigWarning::RepeatedKey { path, key } => {
+                let key = shorten(key);
+                return write!(
+                    f,
+                    "settings file {}: key {key} is given twice in one object; the last value \
+                     is used",
+                    path.display()
+                );
             }
             ConfigWarning::UnknownEnvVar { var, closest } => {
                 let var = shorten(var);

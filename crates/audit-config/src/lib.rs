@@ -90,6 +90,7 @@
 mod config;
 mod error;
 mod load;
+mod repeated;
 mod setting;
 mod values;
 

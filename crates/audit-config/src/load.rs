@@ -340,6 +340,12 @@ fn read_settings(
             reason: reason.to_owned(),
         }
     })?;
+    // Only the section read here concerns this program.
+    for key in crate::repeated::repeated_keys(bytes) {
+        if key.starts_with("audit.") {
+            warnings.push(ConfigWarning::RepeatedKey { path: path.to_owned(), key });
+        }
+    }
     let shape_error =
         |what, found| ConfigError::SettingsShape { path: path.to_owned(), what, found };
     let serde_json::Value::Object(top) = document else {
