@@ -49,7 +49,7 @@ pub use kinds::{EventType, Outcome, Severity, UnknownWord};
 pub use lenient::{LenientError, LenientEvent};
 pub use session::{RandomError, SessionId};
 pub use timestamp::{Timestamp, TimestampError};
-pub use validate::{CHAIN_KEY, Problem, TOP_LEVEL_KEYS, ValidationError, json_kind};
+pub use validate::{CHAIN_KEY, Problem, TOP_LEVEL_KEYS, ValidationError, duplicate_key, json_kind};
 
 /// Re-exported so that callers build details with the same `serde_json` this crate uses.
 pub use serde_json;

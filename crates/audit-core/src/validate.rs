@@ -345,8 +345,8 @@ impl AuditEvent {
 }
 
 /// The path (`details.headers[2].name`) of the first key that appears twice in one object of
-/// `text`, which must be valid JSON.
-fn duplicate_key(text: &str) -> Option<String> {
+/// `text`, which must be valid JSON; `None` when no key repeats (or `text` is not JSON).
+pub fn duplicate_key(text: &str) -> Option<String> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     // The text parsed as a `Value` already, so this cannot fail on syntax; were it to, the
     // line is no worse than a `Value` says.

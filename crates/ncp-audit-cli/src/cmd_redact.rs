@@ -1,8 +1,8 @@
 //! `ncp-audit redact`: scrub lines on stdin of secrets, one line out for one line in.
 //!
 //! Exit codes: 0 every line was read as asked, 1 some line was not valid JSON (it was still
-//! written, redacted as free text, and reported on stderr with its number), 2 an error such
-//! as unreadable input.
+//! written, redacted as free text, and reported on stderr with its number) or repeated a key
+//! in one object (only the last value is written), 2 an error such as unreadable input.
 
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
@@ -86,7 +86,20 @@ fn redact_lines(
             // Inside a key block, lines are its body, never JSON values to read.
             _ if text_lines.is_in_private_key() => text_lines.redact_line(&line).into_owned(),
             LineMode::Json | LineMode::Snippet => match serde_json::from_str::<Value>(&line) {
-                Ok(value) => redact_value(&redactor, value, mode),
+                Ok(value) => {
+                    // The value comes out with one of the two: say which, rather than drop a
+                    // key unseen (its value may be the one a reader of the input took).
+                    if let Some(path) = audit_core::duplicate_key(&line) {
+                        n_invalid += 1;
+                        let mut shown = String::new();
+                        crate::cmd_common::escape_controls(&crate::scrub(&path), &mut shown);
+                        eprintln!(
+                            "stdin:{}: key {shown} given twice; only its last value is kept",
+                            line_idx + 1
+                        );
+                    }
+                    redact_value(&redactor, value, mode)
+                }
                 Err(error) => {
                     n_invalid += 1;
                     eprintln!("stdin:{}: not JSON ({error}); redacted as text", line_idx + 1);
@@ -155,6 +168,12 @@ mod tests {
         // In a JSON lines file the block is not JSON: reported, and its body still goes.
         let (out, n_invalid) = run_on(input, LineMode::Json);
         assert_eq!((out.as_str(), n_invalid), (expected, 2));
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_and_counts_as_a_problem() {
+        let (out, n_invalid) = run_on("{\"a\":1,\"a\":2}\n", LineMode::Json);
+        assert_eq!((out.as_str(), n_invalid), ("{\"a\":2}\n", 1));
     }
 
     #[test]
