@@ -184,6 +184,12 @@ fn compare(value: Option<&Value>, operand: &Operand) -> Option<Ordering> {
                 _ => text.parse::<f64>().ok()?.partial_cmp(expected),
             }
         }
+        // `"590"` quoted still orders a number numerically, as `=` compares it by its text:
+        // a number is never ordered as a string.
+        (Value::Number(_), Operand::Text(expected)) => match parse_operand(expected) {
+            number @ Operand::Number(..) => compare(value, &number),
+            _ => None,
+        },
         (Value::String(text), Operand::Text(expected)) => Some(text.as_str().cmp(expected)),
         (Value::String(text), Operand::Number(_, expected)) => Some(text.as_str().cmp(expected)),
         _ => None,
@@ -232,6 +238,10 @@ mod tests {
         check("details.code=200", true);
         check("timestamp>=2026-12-03T09", true);
         check("details.missing>1", false);
+        check(r#"details.durationMs>"1000""#, true);
+        check(r#"details.durationMs<"1000""#, false);
+        check(r#"details.durationMs="1500""#, true);
+        check(r#"details.durationMs>"abc""#, false);
     }
 
     #[test]
