@@ -72,21 +72,29 @@ pub(crate) fn last_link_of(file: &File, len: u64) -> io::Result<Option<ChainLink
 }
 
 /// Calls `each` with every line of the segment at `path`, gzipped or not.
-fn for_each_segment_line(path: &Path, mut each: impl FnMut(&[u8])) -> io::Result<()> {
+fn for_each_segment_line(path: &Path, each: impl FnMut(&[u8])) -> io::Result<()> {
     let file = File::open(path)?;
     let reader: Box<dyn io::Read> = if path.extension().is_some_and(|ext| ext == "gz") {
         Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(file)))
     } else {
         Box::new(file)
     };
+    for_each_line(reader, each).map(drop)
+}
+
+/// Calls `each` with every complete line of `reader`, without its newline; a last line
+/// without one is left out. Returns how many bytes the complete lines took.
+pub(crate) fn for_each_line(reader: impl io::Read, mut each: impl FnMut(&[u8])) -> io::Result<u64> {
     let mut reader = io::BufReader::with_capacity(1 << 16, reader);
     let mut line = Vec::new();
+    let mut consumed = 0;
     loop {
         line.clear();
         if io::BufRead::read_until(&mut reader, b'\n', &mut line)? == 0 {
-            return Ok(());
+            return Ok(consumed);
         }
         if line.last() == Some(&b'\n') {
+            consumed += line.len() as u64;
             line.pop();
             each(&line);
         }
@@ -125,7 +133,7 @@ pub(crate) fn summarize_segment(path: &Path) -> Option<SegmentSummary> {
     let mut summary: Option<SegmentSummary> = None;
     let read = for_each_segment_line(path, |line| {
         let Some(chained) = split_chained_line(line) else { return };
-        let timestamp = timestamp_of(line);
+        let timestamp = writer_timestamp(line).map(str::to_owned);
         match &mut summary {
             None => {
                 summary = Some(SegmentSummary {
@@ -146,11 +154,12 @@ pub(crate) fn summarize_segment(path: &Path) -> Option<SegmentSummary> {
     read.ok().and(summary)
 }
 
-/// The timestamp of a line in the writer's shape, which always opens with it.
-fn timestamp_of(line: &[u8]) -> Option<String> {
+/// The timestamp of a line in the writer's shape, which always opens with it (at most 40
+/// bytes: longer is no timestamp).
+pub(crate) fn writer_timestamp(line: &[u8]) -> Option<&str> {
     let rest = line.strip_prefix(b"{\"timestamp\":\"")?;
-    let end = rest.iter().position(|&byte| byte == b'"')?;
-    std::str::from_utf8(&rest[..end]).ok().map(str::to_owned)
+    let end = rest.iter().take(40).position(|&byte| byte == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok()
 }
 
 /// The last chained link of the newest segment other than `active`, for a directory whose
@@ -177,12 +186,28 @@ pub(crate) fn newest_segment_head(dir: &Path, active: &SegmentName) -> Option<Ch
 
 /// The head anchor of `dir`: the newest link and the file it is in.
 pub(crate) fn read_head(dir: &Path) -> Option<(ChainLink, Option<String>)> {
-    let text = fs::read_to_string(dir.join(HEAD_FILE)).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let seq = value.get("seq")?.as_u64()?;
-    let hash = ChainLink::parse_hash(value.get("hash")?.as_str()?.as_bytes())?;
+    read_head_checked(dir).ok().flatten()
+}
+
+/// [`read_head`], telling an anchor that is not there (`Ok(None)`) from one that is there but
+/// cannot be used: `Err` holds what is wrong, as words to follow its name (`is damaged (not
+/// JSON)`).
+pub(crate) fn read_head_checked(dir: &Path) -> Result<Option<(ChainLink, Option<String>)>, String> {
+    let bytes = match fs::read(dir.join(HEAD_FILE)) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("is unreadable ({error})")),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| "is damaged (not JSON)".to_owned())?;
+    let seq = value.get("seq").and_then(|seq| seq.as_u64());
+    let hash = value.get("hash").and_then(|hash| hash.as_str());
+    let hash = hash.and_then(|hash| ChainLink::parse_hash(hash.as_bytes()));
+    let (Some(seq), Some(hash)) = (seq, hash) else {
+        return Err("is damaged (no valid seq and hash)".to_owned());
+    };
     let file = value.get("file").and_then(|file| file.as_str()).map(str::to_owned);
-    Some((ChainLink { seq, hash }, file))
+    Ok(Some((ChainLink { seq, hash }, file)))
 }
 
 /// Rewrites the head anchor. A rename over the old one keeps it whole if the process dies

@@ -1,7 +1,7 @@
 //! The file sink: daily files, size rotation, retention, compression, several processes.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use audit_redact::{RedactedEvent, Redactor};
 use audit_core::{ChainLink, Timestamp, append_chained_line, split_chained_line};
 
 use crate::chain_state::{
-    ChainHead, last_link_of, newest_segment_head, read_head, seq_range_of, summarize_segment,
-    write_head,
+    ChainHead, for_each_line, last_link_of, newest_segment_head, read_head, seq_range_of,
+    summarize_segment, write_head, writer_timestamp,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::compress::{Compressor, temp_owner};
@@ -206,30 +206,13 @@ impl FileTally {
             // Cut short by somebody: count it again from the start.
             *self = FileTally::new(self.identity, self.last_checkpoint_millis);
         }
-        let mut buffer = vec![0; 1 << 16];
-        let mut carry = Vec::new();
-        let mut offset = self.len;
-        while offset < len {
-            let want = usize::try_from(len - offset).unwrap_or(usize::MAX).min(buffer.len());
-            let n_read = file.read_at(&mut buffer[..want], offset)?;
-            if n_read == 0 {
-                break;
-            }
-            let mut start = 0;
-            for end in memchr::memchr_iter(b'\n', &buffer[..n_read]) {
-                if carry.is_empty() {
-                    self.count(&buffer[start..end]);
-                } else {
-                    carry.extend_from_slice(&buffer[start..end]);
-                    self.count(&carry);
-                    carry.clear();
-                }
-                start = end + 1;
-                self.len = offset + start as u64;
-            }
-            carry.extend_from_slice(&buffer[start..n_read]);
-            offset += n_read as u64;
-        }
+        let start = self.len;
+        // Moving the descriptor's position is harmless: the sink reads its file only at
+        // given offsets and appends in append mode.
+        let mut reader = file;
+        reader.seek(SeekFrom::Start(start))?;
+        let consumed = for_each_line(reader.take(len - start), |line| self.count(line))?;
+        self.len = start + consumed;
         Ok(())
     }
 }
@@ -701,7 +684,7 @@ impl FileSink {
         };
         let mut details = Details::new();
         details.insert("reason".into(), reason.into());
-        details.insert("file".into(), active_name.clone().into());
+        details.insert("file".into(), active_name.into());
         if let Some(previous) = &head.file {
             let mut previous_details = Details::new();
             previous_details.insert("file".into(), previous.clone().into());
@@ -725,12 +708,24 @@ impl FileSink {
             details.insert("previous".into(), previous_details.into());
         }
         let now = self.options.clock.now();
-        let event = AuditEvent::new(EventType::AuditCheckpoint, details).at(now);
+        self.push_record(head, AuditEvent::new(EventType::AuditCheckpoint, details).at(now));
+    }
+
+    /// The sink's own record `event` as the line it writes, without chain data or newline.
+    fn record_line(&self, event: AuditEvent) -> Vec<u8> {
         let mut line = Vec::new();
         self.options.redactor.redact(event).write_json_line(&mut line);
         line.pop();
+        line
+    }
+
+    /// Queues the sink's own checkpoint `event`, chained after `head`, into the active file,
+    /// and moves `head` to it.
+    fn push_record(&mut self, head: &mut ChainHead, event: AuditEvent) {
+        let now = event.timestamp;
+        let line = self.record_line(event);
         head.link = append_chained_line(head.link, &line, &mut self.out);
-        head.file = Some(active_name);
+        head.file = Some(self.active_ref().name.to_string());
         self.note_checkpoint(now);
     }
 
@@ -749,16 +744,16 @@ impl FileSink {
         out_start_seq: u64,
         now: Timestamp,
     ) {
-        let Some(mut tally) = self.tally.take() else { return };
-        let caught_up = tally.catch_up(&self.active_ref().file, size);
-        self.tally = Some(tally.clone());
-        if caught_up.is_err() {
+        let (Some(active), Some(tally)) = (&self.active, &mut self.tally) else { return };
+        if tally.catch_up(&active.file, size).is_err() {
             return;
         }
         let n_queued = head.link.seq - out_start_seq;
+        let lines = tally.lines + n_queued;
         let first_seq = tally.first_seq.unwrap_or(out_start_seq + 1);
         let first_timestamp = tally
             .first_timestamp
+            .clone()
             .or_else(|| first_line(&self.out).and_then(writer_timestamp).map(str::to_owned));
         let last_timestamp = last_line(&self.out).and_then(writer_timestamp).map(str::to_owned);
 
@@ -767,7 +762,7 @@ impl FileSink {
         details.insert("reason".into(), INTERVAL_REASON.into());
         details.insert("file".into(), active_name.clone().into());
         details.insert("firstSeq".into(), first_seq.into());
-        details.insert("lines".into(), (tally.lines + n_queued).into());
+        details.insert("lines".into(), lines.into());
         if let Some(first) = first_timestamp {
             details.insert("firstTimestamp".into(), first.into());
         }
@@ -776,10 +771,7 @@ impl FileSink {
         }
         details.insert("lastSeq".into(), head.link.seq.into());
         details.insert("lastHash".into(), head.link.hash_hex().into());
-        let event = AuditEvent::new(EventType::AuditCheckpoint, details).at(now);
-        let mut line = Vec::new();
-        self.options.redactor.redact(event).write_json_line(&mut line);
-        line.pop();
+        let line = self.record_line(AuditEvent::new(EventType::AuditCheckpoint, details).at(now));
 
         let mark = self.out.len();
         let link = append_chained_line(head.link, &line, &mut self.out);
@@ -803,18 +795,12 @@ impl FileSink {
         torn_details.insert("sha256".into(), torn.sha256.clone().into());
         let mut details = Details::new();
         details.insert("reason".into(), TORN_LINE_REASON.into());
-        details.insert("file".into(), active_name.clone().into());
+        details.insert("file".into(), active_name.into());
         details.insert("tornLine".into(), torn_details.into());
-        let now = self.options.clock.now();
         let event = AuditEvent::new(EventType::AuditCheckpoint, details)
-            .at(now)
+            .at(self.options.clock.now())
             .with_severity(audit_core::Severity::Warning);
-        let mut line = Vec::new();
-        self.options.redactor.redact(event).write_json_line(&mut line);
-        line.pop();
-        head.link = append_chained_line(head.link, &line, &mut self.out);
-        head.file = Some(active_name);
-        self.note_checkpoint(now);
+        self.push_record(head, event);
     }
 
     /// Queues the first chained line of a directory whose active file already holds
@@ -823,16 +809,11 @@ impl FileSink {
         let active_name = self.active_ref().name.to_string();
         let mut details = Details::new();
         details.insert("reason".into(), "adopted".into());
-        details.insert("file".into(), active_name.clone().into());
+        details.insert("file".into(), active_name.into());
         details.insert("foreignLines".into(), foreign_lines.into());
-        let now = self.options.clock.now();
-        let event = AuditEvent::new(EventType::AuditCheckpoint, details).at(now);
-        let mut line = Vec::new();
-        self.options.redactor.redact(event).write_json_line(&mut line);
-        line.pop();
-        head.link = append_chained_line(head.link, &line, &mut self.out);
-        head.file = Some(active_name);
-        self.note_checkpoint(now);
+        let event =
+            AuditEvent::new(EventType::AuditCheckpoint, details).at(self.options.clock.now());
+        self.push_record(head, event);
     }
 
     fn active_len(&self) -> Result<u64, SinkError> {
@@ -1109,13 +1090,6 @@ pub(crate) const TORN_LINE_REASON: &str = "torn-line";
 
 /// The `details.reason` of the checkpoint written at intervals inside a file.
 pub(crate) const INTERVAL_REASON: &str = "interval";
-
-/// The timestamp of a line in the writer's shape, which opens with it.
-pub(crate) fn writer_timestamp(line: &[u8]) -> Option<&str> {
-    let rest = line.strip_prefix(b"{\"timestamp\":\"")?;
-    let end = rest.iter().take(40).position(|&byte| byte == b'"')?;
-    std::str::from_utf8(&rest[..end]).ok()
-}
 
 /// The first non-empty line of `lines`, without its newline.
 fn first_line(lines: &[u8]) -> Option<&[u8]> {

@@ -17,9 +17,9 @@
 //! [`audit_core::split_chained_line`]); each new file opens with a checkpoint naming the file
 //! before it, an `interval` checkpoint names the head of the chain inside the active file
 //! every [`DEFAULT_CHECKPOINT_INTERVAL`] while events come (see
-//! [`AuditLoggerBuilder::checkpoint_interval`]), and `.audit-head` holds the newest link. [`verify_dir`] reads a directory back
-//! and reports, per file, whatever was modified, deleted, inserted, reordered, duplicated,
-//! truncated, removed or swapped.
+//! [`AuditLoggerBuilder::checkpoint_interval`]), and `.audit-head` holds the newest link.
+//! [`verify_dir`] reads a directory back and reports, per file, whatever was modified,
+//! deleted, inserted, reordered, duplicated, truncated, removed or swapped.
 //!
 //! ```
 //! use std::time::Duration;

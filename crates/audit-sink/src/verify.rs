@@ -31,8 +31,8 @@ use audit_core::{ChainLink, LenientEvent, Timestamp, split_chained_line};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
-use crate::chain_state::read_head;
-use crate::file_sink::{INTERVAL_REASON, LOCK_FILE_NAME, TORN_LINE_REASON, hex, writer_timestamp};
+use crate::chain_state::{read_head_checked, writer_timestamp};
+use crate::file_sink::{INTERVAL_REASON, LOCK_FILE_NAME, TORN_LINE_REASON, hex};
 use crate::naming::SegmentName;
 
 /// The head anchor's file name: the newest link, rewritten by the writer after each batch.
@@ -291,25 +291,12 @@ fn snapshot(dir: &Path) -> Result<Snapshot, VerifyError> {
             Err(error) => return Err(VerifyError { dir: path, source: error }),
         }
     }
-    let head = read_head(dir);
-    let anchor_damage = if head.is_none() { anchor_damage(dir) } else { None };
+    let (head, anchor_damage) = match read_head_checked(dir) {
+        Ok(head) => (head, None),
+        Err(damage) => (None, Some(damage)),
+    };
     drop(lock);
     Ok(Snapshot { candidates, head, anchor_damage })
-}
-
-/// What is wrong with the head anchor of `dir`, which did not read as one, as words to follow
-/// its name (`is damaged (not JSON)`); `None` when there is no anchor file at all.
-fn anchor_damage(dir: &Path) -> Option<String> {
-    let bytes = match std::fs::read(dir.join(HEAD_FILE)) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
-        Err(error) => return Some(format!("is unreadable ({error})")),
-    };
-    let damage = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Err(_) => "is damaged (not JSON)",
-        Ok(_) => "is damaged (no valid seq and hash)",
-    };
-    Some(damage.to_owned())
 }
 
 /// Whether the gzip file at `gz` holds exactly the bytes of the file at `plain`, compared a
@@ -973,17 +960,17 @@ impl Verifier {
         }
 
         // seq < expected: a number already passed.
-        let edited_copy = predecessor.is_some_and(|prev_hash| !chained.follows(&prev_hash));
-        if self.recent.get(&seq) == Some(&chained.hash) && edited_copy {
-            // The link of a line already read, on content it does not hash to: a copy (such
-            // as an uncompressed file beside its `.gz`) that was then edited.
-            file.add(
-                FindingKind::Modified,
-                Some(line_no),
-                format!("seq {seq} appears again, and its content does not match its hash"),
-            );
-        } else if self.recent.get(&seq) == Some(&chained.hash) {
-            file.add(FindingKind::Duplicated, Some(line_no), format!("seq {seq} appears again"));
+        if self.recent.get(&seq) == Some(&chained.hash) {
+            // The link of a line already read: a copy, or, on content it does not hash to, a
+            // copy that was then edited (a plain file beside its `.gz`).
+            if predecessor.is_some_and(|prev_hash| !chained.follows(&prev_hash)) {
+                let detail =
+                    format!("seq {seq} appears again, on content that does not match its hash");
+                file.add(FindingKind::Modified, Some(line_no), detail);
+            } else {
+                let detail = format!("seq {seq} appears again");
+                file.add(FindingKind::Duplicated, Some(line_no), detail);
+            }
         } else if self.take_from_gap(seq) {
             let detail = match predecessor {
                 Some(prev_hash) if !chained.follows(&prev_hash) => {
@@ -1008,12 +995,9 @@ impl Verifier {
     /// (`authenticated`): the first line after a gap could say anything. A checkpoint only
     /// helps name what is missing, so it counts either way.
     fn note_records(&mut self, line: &[u8], authenticated: bool) {
-        // Only the audit system's own records matter here, with their type where the writer
-        // puts it: after `{"timestamp":"` and the 24 bytes of a timestamp. Compared in place,
-        // since every line passes here.
-        let is_record = line.starts_with(b"{\"timestamp\":\"")
-            && line.get(38..).is_some_and(|rest| rest.starts_with(b"\",\"type\":\"audit_"));
-        if !is_record {
+        // Only the audit system's own records matter here; every line passes, so the type
+        // is compared in place.
+        if !has_writer_type(line, b"audit_") {
             return;
         }
         let Ok(text) = std::str::from_utf8(line) else { return };
@@ -1262,12 +1246,19 @@ impl Verifier {
 }
 
 fn is_checkpoint(event_prefix: &[u8]) -> bool {
-    // Where the writer puts the type: after `{"timestamp":"` and 24 bytes of timestamp. A
-    // producer's details may hold the same words anywhere else.
-    event_prefix.starts_with(b"{\"timestamp\":\"")
-        && event_prefix
+    has_writer_type(event_prefix, b"audit_checkpoint\"")
+}
+
+/// Whether `line` (or its event bytes) has a type starting with `type_start` where the
+/// writer puts the type: after `{"timestamp":"` and the 24 bytes of a timestamp. A producer's
+/// details may hold the same words anywhere else; the audit system's own records are known
+/// by this place alone.
+fn has_writer_type(line: &[u8], type_start: &[u8]) -> bool {
+    line.starts_with(b"{\"timestamp\":\"")
+        && line
             .get(38..)
-            .is_some_and(|rest| rest.starts_with(b"\",\"type\":\"audit_checkpoint\""))
+            .and_then(|rest| rest.strip_prefix(b"\",\"type\":\""))
+            .is_some_and(|event_type| event_type.starts_with(type_start))
 }
 
 /// Whether `event_prefix` is the writer's checkpoint written at an interval inside a file

@@ -32,9 +32,7 @@ pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let mut warnings: Vec<String> = loaded.warnings().iter().map(ToString::to_string).collect();
-    warnings.extend(sample_rate_warnings(&loaded));
-    let warnings: Vec<String> = warnings.iter().map(|warning| crate::scrub(warning)).collect();
+    let warnings = warnings_of(&loaded);
     for warning in &warnings {
         eprintln!("ncp-audit: warning: {warning}");
     }
@@ -49,10 +47,18 @@ pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Every warning of `loaded`, sample rates the writer will not use included, as printed: with
+/// any secret a warning quotes (a token pasted as a key) redacted.
+pub(crate) fn warnings_of(loaded: &LoadedConfig) -> Vec<String> {
+    let mut warnings: Vec<String> = loaded.warnings().iter().map(ToString::to_string).collect();
+    warnings.extend(sample_rate_warnings(loaded));
+    warnings.iter().map(|warning| crate::scrub(warning)).collect()
+}
+
 /// Sample rates the writer will not use as written: unknown event types, and types that are
 /// security-relevant and therefore never sampled. audit-config cannot check these itself, since
 /// it does not know the event model.
-pub(crate) fn sample_rate_warnings(loaded: &LoadedConfig) -> Vec<String> {
+fn sample_rate_warnings(loaded: &LoadedConfig) -> Vec<String> {
     let origin = loaded.source(Setting::SampleRates);
     let mut warnings = Vec::new();
     for name in loaded.config().sample_rates.keys() {

@@ -39,10 +39,8 @@ fn load_effective(dir: Option<PathBuf>) -> anyhow::Result<(AuditConfig, String)>
         other => other,
     }
     .context("loading the configuration")?;
-    let mut warnings: Vec<String> = loaded.warnings().iter().map(ToString::to_string).collect();
-    warnings.extend(crate::cmd_config::sample_rate_warnings(&loaded));
-    for warning in &warnings {
-        eprintln!("ncp-audit: warning: {}", crate::scrub(warning));
+    for warning in crate::cmd_config::warnings_of(&loaded) {
+        eprintln!("ncp-audit: warning: {warning}");
     }
     let mut config = loaded.config().clone();
     if let Some(dir) = dir {

@@ -48,7 +48,7 @@ struct Printer {
     /// With `-f`: the chain links of the lines read last, so that a file met twice (a
     /// rotation racing a look at the directory) prints its lines once, and lines removed
     /// before they were read are noticed.
-    printed: Option<RefCell<RecentLinks>>,
+    seen: Option<RefCell<RecentLinks>>,
 }
 
 /// What [`RecentLinks::note`] found of a line.
@@ -73,10 +73,9 @@ enum Noted {
 struct RecentLinks {
     order: VecDeque<ChainLink>,
     set: HashSet<ChainLink>,
-    /// The sequence number of the last chained line read forwards, once following began.
+    /// While the last lines are read backwards, the highest sequence number seen; once
+    /// following began, that of the last chained line read.
     last_seq: Option<u64>,
-    /// The highest sequence number seen while the last lines were read backwards.
-    highest_before: Option<u64>,
     following: bool,
 }
 
@@ -101,11 +100,10 @@ impl RecentLinks {
             self.set.remove(&oldest);
         }
         if !self.following {
-            self.highest_before = self.highest_before.max(Some(link.seq));
+            self.last_seq = self.last_seq.max(Some(link.seq));
             return Noted::New { missing: None };
         }
-        let previous = self.last_seq.or(self.highest_before);
-        self.last_seq = Some(link.seq);
+        let previous = self.last_seq.replace(link.seq);
         let missing = previous
             .filter(|&previous| link.seq > previous.saturating_add(1))
             .map(|previous| (previous + 1, link.seq - 1));
@@ -122,7 +120,7 @@ impl Printer {
     /// The output bytes of a line that answers, `None` for one that does not or that was
     /// printed already; an unreadable line is reported on stderr.
     fn render(&self, path: &Path, line: &Line<'_>) -> Option<Vec<u8>> {
-        let noted = self.printed.as_ref().map(|printed| printed.borrow_mut().note(line.bytes));
+        let noted = self.seen.as_ref().map(|seen| seen.borrow_mut().note(line.bytes));
         match noted {
             Some(Noted::Again) => return None,
             Some(Noted::New { missing: Some((first, last)) }) => eprintln!(
@@ -174,8 +172,8 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     );
     let filter = args.filter.to_filter(Timestamp::now())?;
     let mut stdout = Stdout::new();
-    let printed = args.follow.then(|| RefCell::new(RecentLinks::default()));
-    let printer = Printer { filter, format: args.format, escape: stdout.is_terminal(), printed };
+    let seen = args.follow.then(|| RefCell::new(RecentLinks::default()));
+    let printer = Printer { filter, format: args.format, escape: stdout.is_terminal(), seen };
     let segments = if args.follow && !args.source.directory()?.is_dir() {
         // Like `tail -F`, wait for it: the writer creates the directory with its first event.
         eprintln!(
@@ -197,8 +195,8 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     if !stdout.write(&header)? || !stdout.write(&last.concat())? || !args.follow {
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(printed) = &printer.printed {
-        printed.borrow_mut().start_following();
+    if let Some(seen) = &printer.seen {
+        seen.borrow_mut().start_following();
     }
     let dir = args.source.directory()?;
     // Files there now were read for the last lines already; any other is new.
@@ -467,40 +465,39 @@ fn drain_new_before(
     Ok(true)
 }
 
-/// Prints the complete lines of a file that is not followed; `Ok(false)` once stdout is gone.
+/// Prints the complete lines of a file that is not followed, plain or gzipped, read through
+/// the handle taken when it was listed; `Ok(false)` once stdout is gone.
 fn print_whole(segment: &Segment, printer: &Printer, stdout: &mut Stdout) -> anyhow::Result<bool> {
-    let path = &segment.path;
-    let is_compressed = segment.name.as_ref().is_some_and(|name| name.compressed);
-    // A plain file that cannot be opened was compressed and removed since the listing: its
-    // compressed form is read below.
-    if !is_compressed && let Ok(mut whole) = Followed::open(path, 0) {
-        return whole.drain(printer, stdout);
+    let mut reader = match BlockReader::open_segment(segment, 0, None) {
+        // Not held and compressed since the listing (only the newest files are held): its
+        // compressed form is the same file.
+        Err(_) if segment.name.as_ref().is_some_and(|name| !name.compressed) => {
+            let gz_path = PathBuf::from(format!("{}.gz", segment.path.display()));
+            BlockReader::open(&gz_path)?
+        }
+        opened => opened?,
+    };
+    let mut out = Vec::new();
+    while let Some(block) = next_block_or_report(&mut reader) {
+        for line in block.lines(None).filter(|line| !line.torn) {
+            if let Some(rendered) = printer.render(&segment.path, &line) {
+                out.extend_from_slice(&rendered);
+            }
+        }
     }
-    let gz_path =
-        if is_compressed { path.clone() } else { PathBuf::from(format!("{}.gz", path.display())) };
-    // Rotated and already compressed between two looks: a finished file, read whole.
-    let mut text = Vec::new();
-    let decoded = File::open(&gz_path).and_then(|file| {
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).read_to_end(&mut text)
-    });
-    if let Err(error) = decoded {
-        eprintln!("ncp-audit: skipped {}: {error}", gz_path.display());
-        return Ok(true);
-    }
-    let complete_len = memchr::memrchr(b'\n', &text).map_or(0, |idx| idx + 1);
-    print_lines(&gz_path, &text[..complete_len], 0, printer, stdout)
+    stdout.write(&out)
 }
 
-/// Follows the newest file of `dir`. A different file becoming the newest (a new day, a new
-/// file after size rotation) is noticed by its inode: the old file is read to its end, then
-/// the new one from its start. A rename of the followed file (rotation) keeps it followed
-/// until its successor appears.
 /// Where following begins: the file to resume, and the files the directory held before.
 struct Start {
     resume: Option<Resume>,
     known: Vec<String>,
 }
 
+/// Follows the newest file of `dir`. A different file becoming the newest (a new day, a new
+/// file after size rotation) is noticed by its inode: the old file is read to its end, then
+/// the new one from its start. A rename of the followed file (rotation) keeps it followed
+/// until its successor appears.
 fn follow(
     dir: &Path,
     Start { resume, known }: Start,

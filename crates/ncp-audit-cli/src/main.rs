@@ -177,8 +177,8 @@ fn audit_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         return Ok(dir);
     }
     let loaded = audit_config::load_from_process().context("loading the configuration")?;
-    for warning in loaded.warnings() {
-        eprintln!("ncp-audit: warning: {}", scrub(&warning.to_string()));
+    for warning in cmd_config::warnings_of(&loaded) {
+        eprintln!("ncp-audit: warning: {warning}");
     }
     Ok(loaded.config().dir.clone())
 }
