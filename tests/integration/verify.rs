@@ -13,6 +13,20 @@ use serde_json::json;
 /// A chained log as the writer lays it out: numbered rotated files, then the day file; every
 /// file after the first opens with a checkpoint naming the file before it; the head anchor
 /// names the newest link.
+/// The event the tests' logs are made of, numbered by its `i`.
+fn numbered(idx: u64) -> AuditEvent {
+    AuditEvent::binding_accessed("GitHub", "list_repos", Default::default()).with_detail("i", idx)
+}
+
+/// Logs `n` numbered events through `logger`, each in its own batch, then shuts it down.
+fn log_one_batch_each(logger: audit_sink::AuditLogger, n: u64) {
+    for idx in 0..n {
+        logger.log(numbered(idx));
+        logger.flush().unwrap();
+    }
+    logger.shutdown().unwrap();
+}
+
 fn write_log(dir: &Path, n_files: usize, lines_per_file: usize) -> Vec<PathBuf> {
     let mut head = ChainLink::GENESIS;
     let mut paths = Vec::new();
@@ -188,11 +202,8 @@ fn a_torn_last_line_is_a_crash_not_tampering() {
 /// Logs `n` events through the real writer into `dir`.
 fn log_events(dir: &Path, n: usize) {
     let logger = audit_sink::AuditLogger::builder().dir(dir).build().unwrap();
-    for idx in 0..n {
-        logger.log(
-            AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
-                .with_detail("i", idx),
-        );
+    for idx in 0..n as u64 {
+        logger.log(numbered(idx));
     }
     logger.shutdown().unwrap();
 }
@@ -344,14 +355,7 @@ fn the_first_line_after_pruned_files_is_checked_against_them() {
         .retention(audit_sink::Retention { max_files: 1, ..Default::default() })
         .build()
         .unwrap();
-    for idx in 0..40 {
-        logger.log(
-            AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
-                .with_detail("i", idx),
-        );
-        logger.flush().unwrap();
-    }
-    logger.shutdown().unwrap();
+    log_one_batch_each(logger, 40);
     let report = verify_dir(dir.path(), |_| {}).unwrap();
     assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
     assert!(!report.findings_of(FindingKind::Pruned).is_empty(), "{report:#?}");
@@ -528,14 +532,7 @@ fn real_writer_log() -> &'static [(String, Vec<u8>)] {
             .max_file_size_bytes(1_500)
             .build()
             .unwrap();
-        for idx in 0..18 {
-            logger.log(
-                AuditEvent::binding_accessed("GitHub", "list_repos", Default::default())
-                    .with_detail("i", idx),
-            );
-            logger.flush().unwrap();
-        }
-        logger.shutdown().unwrap();
+        log_one_batch_each(logger, 18);
         let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir.path())
             .unwrap()
             .map(|entry| {
