@@ -11,8 +11,20 @@ pub fn workspace_root() -> PathBuf {
 
 /// The `shared/` folder that sits beside the checkout, holding the redaction corpus and the
 /// files written by the original implementation.
+///
+/// # Panics
+///
+/// When the folder is not there: the tests that need it cannot run, and say where they
+/// looked.
 pub fn shared_dir() -> PathBuf {
-    workspace_root().join("..").join("shared")
+    let dir = workspace_root().join("..").join("shared");
+    assert!(
+        dir.is_dir(),
+        "{} is missing: these tests read the redaction corpus and the original \
+         implementation's files from `shared/` beside the checkout",
+        dir.display()
+    );
+    dir
 }
 
 /// A `Command` for the `ncp-audit` binary of this build, brought up to date first.
