@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use audit_core::{AuditEvent, EventType, Timestamp};
-use audit_redact::RedactedEvent;
+use audit_redact::RedactedBatch;
 use audit_sink::{
     AuditLogger, AuditLoggerBuilder, Backpressure, BatchError, Durability, FileSink,
     FileSinkOptions, FindingKind, LoggerError, ManualClock, Retention, SegmentName, Sink,
@@ -550,19 +550,19 @@ struct TestSink {
 }
 
 impl Sink for TestSink {
-    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), BatchError> {
+    fn write_batch(&mut self, batch: &RedactedBatch) -> Result<(), BatchError> {
         std::thread::sleep(self.delay);
         if *self.failing.lock().unwrap() {
             return Err(SinkError::Other("injected fault".into()).into());
         }
         let mut room = self.room.lock().unwrap();
-        let fitting = room.map_or(events.len(), |room| room.min(events.len()));
+        let fitting = room.map_or(batch.len(), |room| room.min(batch.len()));
         let mut lines = self.lines.lock().unwrap();
-        lines.extend(events[..fitting].iter().map(|event| event.as_event().to_json_line()));
+        lines.extend((0..fitting).map(|idx| batch.line(idx).to_owned()));
         if let Some(room) = room.as_mut() {
             *room -= fitting;
         }
-        if fitting < events.len() {
+        if fitting < batch.len() {
             let source = SinkError::Other("full".into());
             return Err(BatchError { written: fitting, source });
         }
@@ -1221,7 +1221,10 @@ fn interval_sink(dir: &Path, clock: &Arc<ManualClock>, interval: Duration) -> Fi
 /// Writes one batch of the events numbered `indices`.
 fn write_events(sink: &mut FileSink, indices: std::ops::Range<usize>) {
     let redactor = audit_redact::Redactor::default();
-    let batch: Vec<RedactedEvent> = indices.map(|idx| redactor.redact(event(idx))).collect();
+    let mut batch = RedactedBatch::new();
+    for idx in indices {
+        redactor.redact_into(event(idx), &mut batch);
+    }
     sink.write_batch(&batch).unwrap();
 }
 

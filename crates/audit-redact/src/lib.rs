@@ -2,8 +2,9 @@
 //! file.
 //!
 //! A [`Redactor`], built once per logger from a [`RedactionPolicy`], turns an [`AuditEvent`]
-//! into a [`RedactedEvent`]. Only this crate can build a [`RedactedEvent`] and sinks accept
-//! nothing else, so no event reaches a file without passing through here.
+//! into a [`RedactedEvent`], or renders it as a JSON line into a [`RedactedBatch`]. Only this
+//! crate can build either, and sinks accept nothing else, so no event reaches a file without
+//! passing through here.
 //!
 //! The redactor works on the whole event, context and details, at every depth:
 //!
@@ -44,6 +45,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod assignment;
+mod batch;
 mod lines;
 mod providers;
 mod quiet;
@@ -59,6 +61,7 @@ use std::sync::Arc;
 use audit_core::{AuditEvent, Details};
 use serde_json::Value;
 
+pub use batch::RedactedBatch;
 pub use lines::LineRedactor;
 pub use scan::MARKER;
 pub use truncate::TRUNCATION_SUFFIX;

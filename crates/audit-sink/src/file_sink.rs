@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use audit_config::Durability;
 use audit_core::{AuditEvent, Details, EventType};
-use audit_redact::{RedactedEvent, Redactor};
+use audit_redact::{RedactedBatch, Redactor};
 
 use audit_core::{ChainLink, Timestamp, append_chained_line, split_chained_line};
 
@@ -1023,13 +1023,11 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), BatchError> {
+    fn write_batch(&mut self, batch: &RedactedBatch) -> Result<(), BatchError> {
         self.buffer.clear();
         self.line_ends.clear();
-        for event in events {
-            event.write_json_line(&mut self.buffer);
-            self.line_ends.push(self.buffer.len());
-        }
+        self.buffer.extend_from_slice(batch.bytes());
+        self.line_ends.extend_from_slice(batch.line_ends());
         self.batch_written = 0;
         self.write_lines(false).map_err(|source| BatchError { written: self.batch_written, source })
     }

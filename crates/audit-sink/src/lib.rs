@@ -62,22 +62,22 @@ pub use verify::{
 /// `audit-config`.
 pub use audit_config::{Backpressure, Durability};
 
-use audit_redact::RedactedEvent;
+use audit_redact::RedactedBatch;
 
 /// A destination for redacted events.
 ///
 /// The logger's writer thread owns its sink and calls it from that thread only. A sink
 /// reports failures as values; the logger counts them, declares the lost events and retries.
 pub trait Sink: Send {
-    /// Writes `events` in order, ideally with one write call.
+    /// Writes the lines of `batch` in order, ideally with one write call.
     ///
     /// # Errors
     ///
-    /// When not all of the events could be written. The error says how many, from the first,
-    /// were: the logger counts those as written and the rest as lost. Those it names must be
-    /// whole in the destination and the rest absent, so that none is written twice or
+    /// When not all of the lines could be written. The error says how many, from the first,
+    /// were: the logger counts those events as written and the rest as lost. Those it names
+    /// must be whole in the destination and the rest absent, so that none is written twice or
     /// declared lost while present.
-    fn write_batch(&mut self, events: &[RedactedEvent]) -> Result<(), BatchError>;
+    fn write_batch(&mut self, batch: &RedactedBatch) -> Result<(), BatchError>;
 
     /// Makes what was written durable as far as the sink's durability mode asks.
     ///

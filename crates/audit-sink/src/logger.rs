@@ -10,18 +10,27 @@
 //! The byte budget bounds the memory of queued events: each event's approximate size is
 //! accounted until the writer has written it. Threads reserve budget in chunks so that the
 //! shared counter is touched once per chunk, not once per event.
+//!
+//! A thread that has to wait for budget does the writer's work meanwhile: it redacts and
+//! renders the oldest events of its own queue into lines, a few dozen at a time, until
+//! budget is free or nothing is left to render. The writer then only appends those lines.
+//! That work costs the thread far less than it costs the writer, because the event's memory
+//! is still in its core's cache and is freed by the thread that allocated it; an event built
+//! on one core and read on the other costs the writer more in cache misses and in the
+//! allocator than in redacting and rendering. A thread that never waits is never slowed.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::mem;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use audit_config::{AuditConfig, Backpressure, Durability};
 use audit_core::{AuditEvent, Details, EventType, Timestamp, serde_json::Value};
-use audit_redact::{RedactedEvent, RedactionPolicy, Redactor};
+use audit_redact::{RedactedBatch, RedactionPolicy, Redactor};
 
 use crate::error::error_chain;
 use crate::{
@@ -39,6 +48,9 @@ const SAMPLED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
 const MAX_BATCH_EVENTS: usize = 1024;
 /// A drain this large means producers are busy: drain again without sleeping.
 const BUSY_DRAIN_EVENTS: usize = 256;
+/// The most events a thread waiting for budget renders while holding its queue's lock, which
+/// the writer needs to drain the queue.
+const RENDER_STEP_EVENTS: usize = 32;
 /// The first and the longest wait before the writer tries a failing sink again.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
@@ -95,9 +107,13 @@ impl Span {
 /// One producer thread's queue and counters.
 #[derive(Debug)]
 struct QueueInner {
-    events: Vec<AuditEvent>,
-    /// Approximate bytes of `events`, accounted in the shared budget.
+    /// Events the thread rendered while waiting for budget; they precede `events`.
+    rendered: RedactedBatch,
+    events: VecDeque<AuditEvent>,
+    /// Approximate bytes of `rendered` and `events`, accounted in the shared budget.
     bytes: u64,
+    /// The part of `bytes` that is `rendered`.
+    rendered_bytes: u64,
     /// Budget reserved by this thread and not yet used.
     credit: u64,
     logged: u64,
@@ -106,6 +122,9 @@ struct QueueInner {
     dropped: u64,
     dropped_pending: Span,
     random: u64,
+    /// Whether the thread renders its own events: set when it has to wait for budget, cleared
+    /// by the writer once the thread logs slowly enough.
+    renders_own: bool,
 }
 
 #[derive(Debug)]
@@ -119,8 +138,10 @@ impl ThreadQueue {
     fn new(seed: u64) -> ThreadQueue {
         ThreadQueue {
             inner: Mutex::new(QueueInner {
-                events: Vec::new(),
+                rendered: RedactedBatch::new(),
+                events: VecDeque::new(),
                 bytes: 0,
+                rendered_bytes: 0,
                 credit: 0,
                 logged: 0,
                 sampled: 0,
@@ -128,6 +149,7 @@ impl ThreadQueue {
                 dropped: 0,
                 dropped_pending: Span::default(),
                 random: seed | 1,
+                renders_own: false,
             }),
             closed: AtomicBool::new(false),
         }
@@ -183,6 +205,8 @@ struct Shared {
     budget_chunk: u64,
     budget_used: AtomicU64,
     backpressure: Backpressure,
+    /// What threads waiting for budget redact with.
+    redactor: Redactor,
     /// Per event type: keep an event when a random `u64` is below this; `u64::MAX` keeps all.
     keep_below: [u64; N_TYPES],
     sample_rates: [f64; N_TYPES],
@@ -421,6 +445,7 @@ impl AuditLoggerBuilder {
             budget_chunk: (self.queue_budget_bytes / 16).clamp(1, 256 * 1024),
             budget_used: AtomicU64::new(0),
             backpressure: self.backpressure,
+            redactor: self.redactor.clone(),
             keep_below,
             sample_rates,
             writer: OnceLock::new(),
@@ -721,8 +746,9 @@ impl Shared {
             return;
         }
         if inner.credit < size {
+            inner.renders_own = true;
             drop(inner);
-            let reserved = self.reserve(size);
+            let reserved = self.reserve(queue, size);
             inner = queue.lock();
             match reserved {
                 Some(reserved) => inner.credit += reserved,
@@ -735,12 +761,15 @@ impl Shared {
         }
         inner.credit -= size;
         inner.bytes += size;
-        inner.events.push(event);
+        inner.events.push_back(event);
+        if inner.renders_own && inner.events.len() >= RENDER_STEP_EVENTS {
+            self.render_step(&mut inner);
+        }
     }
 
     /// Reserves at least `size` bytes of budget, a chunk when there is room; `None` when the
-    /// event must be dropped.
-    fn reserve(&self, size: u64) -> Option<u64> {
+    /// event must be dropped. While it has to wait, it renders `queue`'s events.
+    fn reserve(&self, queue: &ThreadQueue, size: u64) -> Option<u64> {
         let wanted = size.max(self.budget_chunk);
         loop {
             let used = self.budget_used.load(Ordering::Acquire);
@@ -765,7 +794,29 @@ impl Shared {
             {
                 return None;
             }
-            self.wait_for_space();
+            if !self.render_some(queue) {
+                self.wait_for_space();
+            }
+        }
+    }
+
+    /// Redacts and renders the oldest few of `queue`'s events into its lines; false when it
+    /// had none.
+    fn render_some(&self, queue: &ThreadQueue) -> bool {
+        let mut inner = queue.lock();
+        if inner.events.is_empty() {
+            return false;
+        }
+        self.render_step(&mut inner);
+        true
+    }
+
+    /// Redacts and renders the oldest few of `inner`'s events into its lines.
+    fn render_step(&self, inner: &mut QueueInner) {
+        let n_events = RENDER_STEP_EVENTS.min(inner.events.len());
+        for event in inner.events.drain(..n_events) {
+            inner.rendered_bytes += approx_size(&event).min(self.budget_limit);
+            self.redactor.redact_into(event, &mut inner.rendered);
         }
     }
 
@@ -851,9 +902,10 @@ struct Writer {
     flush_interval: Duration,
     undeclared: Undeclared,
     /// The chunk being written, reused.
-    batch: Vec<RedactedEvent>,
-    /// Emptied queue vectors, handed back to producers with their capacity.
-    spare: Vec<Vec<AuditEvent>>,
+    batch: RedactedBatch,
+    /// Emptied queue buffers, handed back to producers with their capacity.
+    spare: Vec<VecDeque<AuditEvent>>,
+    spare_rendered: Vec<RedactedBatch>,
     /// When to try a failing sink again, and the wait that led there.
     backoff: Option<(Instant, Duration)>,
     last_sampled_record: Instant,
@@ -861,9 +913,10 @@ struct Writer {
     unsynced: bool,
 }
 
-/// What one drain of all queues took out.
+/// What one drain of all queues took out: each queue's rendered lines, then its events.
 struct Drained {
-    events: Vec<AuditEvent>,
+    queues: Vec<(RedactedBatch, VecDeque<AuditEvent>)>,
+    n_events: usize,
     bytes: u64,
 }
 
@@ -890,8 +943,9 @@ impl Writer {
             durability: settings.durability,
             flush_interval: settings.flush_interval,
             undeclared: Undeclared::default(),
-            batch: Vec::new(),
+            batch: RedactedBatch::new(),
             spare: Vec::new(),
+            spare_rendered: Vec::new(),
             backoff: None,
             last_sampled_record: Instant::now(),
             last_sync: Instant::now(),
@@ -917,8 +971,8 @@ impl Writer {
                 }
             }
 
-            let drained = self.drain();
-            let n_events = drained.events.len();
+            let drained = self.drain(forced);
+            let n_events = drained.n_events;
             let declare_sampled =
                 forced || self.last_sampled_record.elapsed() >= SAMPLED_RECORD_INTERVAL;
             let mut cycle_error = self.write_drained(drained, declare_sampled);
@@ -944,35 +998,66 @@ impl Writer {
 
     /// Redacts and writes `drained` in chunks, each chunk's budget given back as soon as it
     /// is written, so that producers refill the queues while the writer works rather than
-    /// waiting for the whole drain. The declarations ride with the last chunk. Returns the
-    /// last write error.
-    fn write_drained(&mut self, mut drained: Drained, declare_sampled: bool) -> Option<String> {
-        let n_events = drained.events.len();
-        let n_chunks = n_events.div_ceil(MAX_BATCH_EVENTS).max(1);
-        let mut events = drained.events.drain(..);
-        let mut released = 0;
+    /// waiting for the whole drain. Lines the producers rendered are copied into the chunk;
+    /// events are redacted and rendered into it. The declarations ride with the last chunk.
+    /// Returns the last write error.
+    fn write_drained(&mut self, drained: Drained, declare_sampled: bool) -> Option<String> {
+        let Drained { queues, n_events, bytes } = drained;
         let mut cycle_error = None;
-        for chunk_idx in 0..n_chunks {
-            let last_chunk = chunk_idx + 1 == n_chunks;
-            let redactor = &self.redactor;
-            self.batch
-                .extend(events.by_ref().take(MAX_BATCH_EVENTS).map(|event| redactor.redact(event)));
-            if let Some(error) = self.write_chunk(last_chunk, declare_sampled) {
-                cycle_error = Some(error);
+        let mut released = 0;
+        let mut n_done = 0;
+        for (rendered, mut events) in queues {
+            let mut line_idx = 0;
+            while line_idx < rendered.len() {
+                let n_taken = (MAX_BATCH_EVENTS - self.batch.len()).min(rendered.len() - line_idx);
+                self.batch.extend_from(&rendered, line_idx..line_idx + n_taken);
+                line_idx += n_taken;
+                if self.batch.len() == MAX_BATCH_EVENTS {
+                    n_done += MAX_BATCH_EVENTS;
+                    cycle_error = self.write_chunk(false, declare_sampled).or(cycle_error);
+                    released += self.release_share(bytes, n_done, n_events, released);
+                }
             }
-            let share = if last_chunk {
-                drained.bytes - released
-            } else {
-                drained.bytes * MAX_BATCH_EVENTS as u64 / n_events as u64
-            };
-            released += share;
-            self.shared.release(share);
+            while !events.is_empty() {
+                let n_taken = (MAX_BATCH_EVENTS - self.batch.len()).min(events.len());
+                let redactor = &self.redactor;
+                for _ in 0..n_taken {
+                    if let Some(ahead) = events.get(8) {
+                        prefetch_shallow(ahead);
+                    }
+                    if let Some(ahead) = events.get(4) {
+                        prefetch_deep(ahead);
+                    }
+                    // OK because `n_taken` is at most the number of events.
+                    let event = events.pop_front().expect("an event left");
+                    redactor.redact_into(event, &mut self.batch);
+                }
+                if self.batch.len() == MAX_BATCH_EVENTS {
+                    n_done += MAX_BATCH_EVENTS;
+                    cycle_error = self.write_chunk(false, declare_sampled).or(cycle_error);
+                    released += self.release_share(bytes, n_done, n_events, released);
+                }
+            }
+            if events.capacity() > 0 && self.spare.len() < 4 {
+                self.spare.push(events);
+            }
+            if rendered.bytes().len() > 0 && self.spare_rendered.len() < 4 {
+                let mut rendered = rendered;
+                rendered.clear();
+                self.spare_rendered.push(rendered);
+            }
         }
-        drop(events);
-        if self.spare.len() < 4 {
-            self.spare.push(drained.events);
-        }
+        cycle_error = self.write_chunk(true, declare_sampled).or(cycle_error);
+        self.shared.release(bytes - released);
         cycle_error
+    }
+
+    /// Gives back the budget of the drain's events written so far (`n_done` of `n_events`,
+    /// `bytes` in all, of which `released` went back already); returns how much.
+    fn release_share(&self, bytes: u64, n_done: usize, n_events: usize, released: u64) -> u64 {
+        let share = (bytes as u128 * n_done as u128 / n_events.max(1) as u128) as u64 - released;
+        self.shared.release(share);
+        share
     }
 
     /// Writes `self.batch` (plus the declarations, on the last chunk) and accounts for it:
@@ -989,7 +1074,7 @@ impl Writer {
             Err(error) => (error.written.min(self.batch.len()), Some(error.source)),
         };
         let written_events = written.min(n_events);
-        let lost_span = time_span(&self.batch[written_events..n_events]);
+        let lost_span = time_span(&self.batch.timestamps()[written_events..n_events]);
         self.batch.clear();
         self.shared.written.fetch_add(written_events as u64, Ordering::AcqRel);
         if written > 0 {
@@ -1075,35 +1160,59 @@ impl Writer {
     }
 
     /// Takes every queue's events and pending counts, recycling vectors, and retires the
-    /// queues of threads that have exited.
-    fn drain(&mut self) -> Drained {
-        let mut drained = Drained { events: Vec::new(), bytes: 0 };
+    /// queues of threads that have exited. Unless `forced`, it passes over a queue whose
+    /// thread holds it (rendering while it waits for budget) and takes it next cycle.
+    fn drain(&mut self, forced: bool) -> Drained {
+        let mut drained = Drained { queues: Vec::new(), n_events: 0, bytes: 0 };
         let mut queues = self.shared.queues();
         let retired = &self.shared.retired;
-        let (undeclared, spare) = (&mut self.undeclared, &mut self.spare);
+        let (undeclared, spare, spare_rendered) =
+            (&mut self.undeclared, &mut self.spare, &mut self.spare_rendered);
         queues.retain(|queue| {
-            let mut inner = queue.lock();
-            if !inner.events.is_empty() {
-                let fresh = spare.pop().unwrap_or_default();
-                let events = mem::replace(&mut inner.events, fresh);
-                if drained.events.is_empty() {
-                    drained.events = events;
-                } else {
-                    let mut events = events;
-                    drained.events.append(&mut events);
-                    spare.push(events);
+            // Only the list holds the queue: its thread has exited.
+            let orphaned = Arc::strong_count(queue) == 1;
+            let mut inner = if forced {
+                queue.lock()
+            } else {
+                match queue.inner.try_lock() {
+                    Ok(inner) => inner,
+                    Err(TryLockError::Poisoned(poison)) => poison.into_inner(),
+                    Err(TryLockError::WouldBlock) => return true,
                 }
+            };
+            // A waiting thread renders its events itself, where they are cheaper to render
+            // and to free: take only its lines, unless a flush needs everything.
+            let slowed = inner.rendered.len() + inner.events.len() < BUSY_DRAIN_EVENTS;
+            let take_events = forced || orphaned || !inner.renders_own || slowed;
+            if take_events {
+                inner.renders_own = false;
+            }
+            if (take_events && !inner.events.is_empty()) || !inner.rendered.is_empty() {
+                let n_events = if take_events { inner.events.len() } else { 0 };
+                drained.n_events += inner.rendered.len() + n_events;
+                let rendered = if inner.rendered.is_empty() {
+                    RedactedBatch::new()
+                } else {
+                    mem::replace(&mut inner.rendered, spare_rendered.pop().unwrap_or_default())
+                };
+                let events = if n_events == 0 {
+                    VecDeque::new()
+                } else {
+                    mem::replace(&mut inner.events, spare.pop().unwrap_or_default())
+                };
+                drained.queues.push((rendered, events));
             }
             // Unused credit comes back too: a thread that went quiet must not sit on budget a
             // busy thread is waiting for. A busy thread takes a new chunk after each drain.
-            drained.bytes += mem::take(&mut inner.bytes) + mem::take(&mut inner.credit);
+            let bytes = if take_events { inner.bytes } else { inner.rendered_bytes };
+            inner.bytes -= bytes;
+            inner.rendered_bytes = 0;
+            drained.bytes += bytes + mem::take(&mut inner.credit);
             undeclared.dropped.merge(mem::take(&mut inner.dropped_pending));
             for (total, pending) in undeclared.sampled.iter_mut().zip(&mut inner.sampled_pending) {
                 *total += mem::take(pending);
             }
-            // Only the list holds the queue: its thread has exited. Fold its counters into
-            // the retired totals.
-            let orphaned = Arc::strong_count(queue) == 1;
+            // Fold the counters of an exited thread into the retired totals.
             if orphaned {
                 retired.logged.fetch_add(inner.logged, Ordering::AcqRel);
                 retired.sampled.fetch_add(inner.sampled, Ordering::AcqRel);
@@ -1141,8 +1250,9 @@ impl Writer {
                 }
             }
         }
-        let redactor = &self.redactor;
-        self.batch.extend(records.into_iter().map(|record| redactor.redact(record)));
+        for record in records {
+            self.redactor.redact_into(record, &mut self.batch);
+        }
         declared
     }
 
@@ -1187,9 +1297,9 @@ impl Writer {
     }
 }
 
-/// The earliest and latest timestamps in `batch`.
-fn time_span(batch: &[RedactedEvent]) -> Option<(Timestamp, Timestamp)> {
-    batch.iter().map(|event| event.as_event().timestamp).fold(None, |span, at| {
+/// The earliest and latest of `timestamps`.
+fn time_span(timestamps: &[Timestamp]) -> Option<(Timestamp, Timestamp)> {
+    timestamps.iter().copied().fold(None, |span, at| {
         Some(span.map_or((at, at), |(first, last): (Timestamp, Timestamp)| {
             (first.min(at), last.max(at))
         }))
@@ -1260,5 +1370,49 @@ mod tests {
         assert_eq!(span.count, 3);
         assert_eq!(span.first, Some(at("2026-12-03T09:00:00Z")));
         assert_eq!(span.last, Some(at("2026-12-03T11:00:00Z")));
+    }
+}
+
+#[allow(unsafe_code)]
+#[inline(always)]
+fn prefetch_bytes(ptr: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and changes nothing but the cache.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr.cast());
+    }
+}
+
+fn prefetch_shallow(event: &AuditEvent) {
+    let context = &event.context;
+    for field in [&context.mcp_name, &context.binding_name, &context.user_id, &context.session_id]
+        .into_iter()
+        .flatten()
+    {
+        prefetch_bytes(field.as_ptr());
+    }
+    let mut entries = event.details.iter();
+    if let Some((first, _)) = entries.next() {
+        let start = (first as *const String).cast::<u8>();
+        let stride = entries.next().map_or(64, |(second, _)| {
+            (second as *const String as usize).wrapping_sub(start as usize)
+        });
+        let len = stride.saturating_mul(event.details.len()).min(1024);
+        let mut offset = 0;
+        while offset < len {
+            prefetch_bytes(start.wrapping_add(offset));
+            offset += 64;
+        }
+    }
+}
+
+fn prefetch_deep(event: &AuditEvent) {
+    for (key, value) in &event.details {
+        prefetch_bytes(key.as_ptr());
+        match value {
+            Value::String(text) => prefetch_bytes(text.as_ptr()),
+            Value::Number(number) => prefetch_bytes(number.as_str().as_ptr()),
+            _ => {}
+        }
     }
 }
