@@ -624,6 +624,99 @@ fn blocking_backpressure_loses_nothing_with_a_tiny_budget() {
     assert_eq!(sink.events().len(), 2_000);
 }
 
+/// The `(thread, seq)` of each event line in `lines`, checking that no line holds `secret`.
+fn thread_and_seq(lines: &[String], secret: &str) -> Vec<(u64, u64)> {
+    lines
+        .iter()
+        .map(|line| {
+            assert!(!line.contains(secret), "a secret reached the sink: {line}");
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let details = &value["details"];
+            (details["thread"].as_u64().unwrap(), details["seq"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn threads_outrunning_a_busy_writer_render_their_own_events_in_order_and_redacted() {
+    // A slow sink keeps the writer busy, and the budget holds a few dozen events: the threads
+    // run out of budget while the writer is awake, and take over rendering.
+    let sink = TestSink { delay: Duration::from_millis(3), ..TestSink::default() };
+    let logger = AuditLogger::builder()
+        .sink(Box::new(sink.clone()))
+        .queue_budget_bytes(32 * 1024)
+        .build()
+        .unwrap();
+    let secret = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s";
+    let n_per_thread = 3_000;
+    std::thread::scope(|scope| {
+        for thread in 0..2_u64 {
+            let logger = &logger;
+            scope.spawn(move || {
+                for seq in 0..n_per_thread {
+                    let event = event(seq)
+                        .with_detail("thread", thread)
+                        .with_detail("seq", seq)
+                        .with_detail("note", format!("pushed with {secret}"));
+                    logger.log(event);
+                }
+            });
+        }
+    });
+    let status = logger.shutdown().unwrap();
+    assert_eq!((status.logged, status.written), (6_000, 6_000));
+    assert!(status.rendered_by_callers > 0, "{status:?}");
+    let lines = sink.lines.lock().unwrap().clone();
+    let pairs = thread_and_seq(&lines, secret);
+    for thread in 0..2 {
+        let seqs: Vec<u64> =
+            pairs.iter().filter(|(of, _)| *of == thread).map(|(_, seq)| *seq).collect();
+        let expected: Vec<u64> = (0..n_per_thread as u64).collect();
+        assert_eq!(seqs, expected, "thread {thread} lost or reordered events");
+    }
+}
+
+#[test]
+fn a_thread_that_goes_quiet_while_rendering_its_own_events_has_them_all_written() {
+    let sink = TestSink { delay: Duration::from_millis(3), ..TestSink::default() };
+    let logger = AuditLogger::builder()
+        .sink(Box::new(sink.clone()))
+        .queue_budget_bytes(32 * 1024)
+        .flush_interval(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    // An odd count leaves a few events the thread has not rendered when it stops.
+    let n_events = 2_017;
+    for idx in 0..n_events {
+        logger.log(event(idx));
+    }
+    assert!(logger.status().rendered_by_callers > 0);
+    // No flush: the writer must take the leftovers on its own once the thread stays quiet.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sink.lines.lock().unwrap().len() < n_events && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sink.lines.lock().unwrap().len(), n_events);
+    let idx: Vec<u64> =
+        sink.events().iter().map(|event| event.details["idx"].as_u64().unwrap()).collect();
+    assert_eq!(idx, (0..n_events as u64).collect::<Vec<_>>());
+    logger.shutdown().unwrap();
+}
+
+#[test]
+fn a_thread_that_never_waits_for_an_awake_writer_renders_nothing() {
+    let sink = TestSink::default();
+    let logger = AuditLogger::builder().sink(Box::new(sink.clone())).build().unwrap();
+    for idx in 0..5_000 {
+        logger.log(event(idx));
+        if idx % 100 == 99 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let status = logger.shutdown().unwrap();
+    assert_eq!((status.written, status.rendered_by_callers), (5_000, 0));
+}
+
 #[test]
 fn a_failing_sink_is_reported_in_the_status_and_its_losses_declared_once_it_recovers() {
     let sink = TestSink::default();

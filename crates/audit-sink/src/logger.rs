@@ -48,9 +48,13 @@ const SAMPLED_RECORD_INTERVAL: Duration = Duration::from_secs(1);
 const MAX_BATCH_EVENTS: usize = 1024;
 /// A drain this large means producers are busy: drain again without sleeping.
 const BUSY_DRAIN_EVENTS: usize = 256;
-/// The most events a thread waiting for budget renders while holding its queue's lock, which
-/// the writer needs to drain the queue.
+/// The most events a thread renders at a time while holding its queue's lock, which the
+/// writer needs to drain the queue.
 const RENDER_STEP_EVENTS: usize = 32;
+/// How long a thread renders its own events after it last had to wait for an awake writer.
+/// Then the writer takes its events again, and the thread goes back to rendering if the
+/// writer still cannot keep up.
+const RENDER_OWN_HOLD: Duration = Duration::from_millis(500);
 /// The first and the longest wait before the writer tries a failing sink again.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
@@ -73,6 +77,10 @@ pub struct LoggerStatus {
     pub lost: u64,
     /// Records the logger wrote about itself: losses and sampling.
     pub internal_records: u64,
+    /// Events that the logging threads redacted and rendered themselves, because they ran
+    /// out of queue budget while the writer was busy (a measure of sustained overload; these
+    /// events are written like any other).
+    pub rendered_by_callers: u64,
     /// Whether the sink's last write succeeded.
     pub healthy: bool,
     /// The sink's last error, with its causes, if it ever failed.
@@ -125,6 +133,8 @@ struct QueueInner {
     /// Whether the thread renders its own events: set when it has to wait for budget, cleared
     /// by the writer once the thread logs slowly enough.
     renders_own: bool,
+    /// When the thread last had to wait for an awake writer.
+    last_wait: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -150,6 +160,7 @@ impl ThreadQueue {
                 dropped_pending: Span::default(),
                 random: seed | 1,
                 renders_own: false,
+                last_wait: None,
             }),
             closed: AtomicBool::new(false),
         }
@@ -212,12 +223,15 @@ struct Shared {
     sample_rates: [f64; N_TYPES],
     writer: OnceLock<Thread>,
     writer_alive: AtomicBool,
+    /// Whether the writer is asleep between cycles.
+    writer_parked: AtomicBool,
     control: Mutex<Control>,
     control_changed: Condvar,
     space: Mutex<()>,
     space_freed: Condvar,
     blocked: AtomicUsize,
     written: AtomicU64,
+    rendered_by_callers: AtomicU64,
     lost: AtomicU64,
     internal_records: AtomicU64,
     healthy: AtomicBool,
@@ -450,12 +464,14 @@ impl AuditLoggerBuilder {
             sample_rates,
             writer: OnceLock::new(),
             writer_alive: AtomicBool::new(true),
+            writer_parked: AtomicBool::new(false),
             control: Mutex::new(Control::default()),
             control_changed: Condvar::new(),
             space: Mutex::new(()),
             space_freed: Condvar::new(),
             blocked: AtomicUsize::new(0),
             written: AtomicU64::new(0),
+            rendered_by_callers: AtomicU64::new(0),
             lost: AtomicU64::new(0),
             internal_records: AtomicU64::new(0),
             healthy: AtomicBool::new(true),
@@ -680,6 +696,7 @@ impl AuditLogger {
             status.dropped += inner.dropped;
         }
         status.written = shared.written.load(Ordering::Acquire);
+        status.rendered_by_callers = shared.rendered_by_callers.load(Ordering::Acquire);
         status.lost = shared.lost.load(Ordering::Acquire);
         status.internal_records = shared.internal_records.load(Ordering::Acquire);
         status.healthy = shared.healthy.load(Ordering::Acquire);
@@ -746,7 +763,6 @@ impl Shared {
             return;
         }
         if inner.credit < size {
-            inner.renders_own = true;
             drop(inner);
             let reserved = self.reserve(queue, size);
             inner = queue.lock();
@@ -771,6 +787,7 @@ impl Shared {
     /// event must be dropped. While it has to wait, it renders `queue`'s events.
     fn reserve(&self, queue: &ThreadQueue, size: u64) -> Option<u64> {
         let wanted = size.max(self.budget_chunk);
+        let mut waited = false;
         loop {
             let used = self.budget_used.load(Ordering::Acquire);
             let grant = if used + wanted <= self.budget_limit {
@@ -793,6 +810,20 @@ impl Shared {
             if self.backpressure == Backpressure::Drop || !self.writer_alive.load(Ordering::Acquire)
             {
                 return None;
+            }
+            if !waited {
+                waited = true;
+                // A writer that is awake and still behind cannot keep up with this thread:
+                // from now on the thread renders its own events, for as long as it keeps
+                // running out of budget.
+                let writer_awake = !self.writer_parked.load(Ordering::Acquire);
+                let mut inner = queue.lock();
+                if writer_awake || inner.renders_own {
+                    inner.renders_own = true;
+                    inner.last_wait = Some(Instant::now());
+                }
+                drop(inner);
+                self.wake_writer();
             }
             if !self.render_some(queue) {
                 self.wait_for_space();
@@ -818,6 +849,7 @@ impl Shared {
             inner.rendered_bytes += approx_size(&event).min(self.budget_limit);
             self.redactor.redact_into(event, &mut inner.rendered);
         }
+        self.rendered_by_callers.fetch_add(n_events as u64, Ordering::Relaxed);
     }
 
     fn wait_for_space(&self) {
@@ -988,7 +1020,9 @@ impl Writer {
                 break;
             }
             if n_events < BUSY_DRAIN_EVENTS {
+                self.shared.writer_parked.store(true, Ordering::Release);
                 thread::park_timeout(self.pause());
+                self.shared.writer_parked.store(false, Ordering::Release);
             }
         }
         let closed = self.sink.close();
@@ -1021,15 +1055,7 @@ impl Writer {
             while !events.is_empty() {
                 let n_taken = (MAX_BATCH_EVENTS - self.batch.len()).min(events.len());
                 let redactor = &self.redactor;
-                for _ in 0..n_taken {
-                    if let Some(ahead) = events.get(8) {
-                        prefetch_shallow(ahead);
-                    }
-                    if let Some(ahead) = events.get(4) {
-                        prefetch_deep(ahead);
-                    }
-                    // OK because `n_taken` is at most the number of events.
-                    let event = events.pop_front().expect("an event left");
+                for event in events.drain(..n_taken) {
                     redactor.redact_into(event, &mut self.batch);
                 }
                 if self.batch.len() == MAX_BATCH_EVENTS {
@@ -1041,7 +1067,7 @@ impl Writer {
             if events.capacity() > 0 && self.spare.len() < 4 {
                 self.spare.push(events);
             }
-            if rendered.bytes().len() > 0 && self.spare_rendered.len() < 4 {
+            if !rendered.bytes().is_empty() && self.spare_rendered.len() < 4 {
                 let mut rendered = rendered;
                 rendered.clear();
                 self.spare_rendered.push(rendered);
@@ -1182,8 +1208,8 @@ impl Writer {
             };
             // A waiting thread renders its events itself, where they are cheaper to render
             // and to free: take only its lines, unless a flush needs everything.
-            let slowed = inner.rendered.len() + inner.events.len() < BUSY_DRAIN_EVENTS;
-            let take_events = forced || orphaned || !inner.renders_own || slowed;
+            let held = inner.last_wait.is_some_and(|at| at.elapsed() <= RENDER_OWN_HOLD);
+            let take_events = forced || orphaned || !inner.renders_own || !held;
             if take_events {
                 inner.renders_own = false;
             }
@@ -1370,49 +1396,5 @@ mod tests {
         assert_eq!(span.count, 3);
         assert_eq!(span.first, Some(at("2026-12-03T09:00:00Z")));
         assert_eq!(span.last, Some(at("2026-12-03T11:00:00Z")));
-    }
-}
-
-#[allow(unsafe_code)]
-#[inline(always)]
-fn prefetch_bytes(ptr: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and changes nothing but the cache.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr.cast());
-    }
-}
-
-fn prefetch_shallow(event: &AuditEvent) {
-    let context = &event.context;
-    for field in [&context.mcp_name, &context.binding_name, &context.user_id, &context.session_id]
-        .into_iter()
-        .flatten()
-    {
-        prefetch_bytes(field.as_ptr());
-    }
-    let mut entries = event.details.iter();
-    if let Some((first, _)) = entries.next() {
-        let start = (first as *const String).cast::<u8>();
-        let stride = entries.next().map_or(64, |(second, _)| {
-            (second as *const String as usize).wrapping_sub(start as usize)
-        });
-        let len = stride.saturating_mul(event.details.len()).min(1024);
-        let mut offset = 0;
-        while offset < len {
-            prefetch_bytes(start.wrapping_add(offset));
-            offset += 64;
-        }
-    }
-}
-
-fn prefetch_deep(event: &AuditEvent) {
-    for (key, value) in &event.details {
-        prefetch_bytes(key.as_ptr());
-        match value {
-            Value::String(text) => prefetch_bytes(text.as_ptr()),
-            Value::Number(number) => prefetch_bytes(number.as_str().as_ptr()),
-            _ => {}
-        }
     }
 }
