@@ -2,12 +2,17 @@
 //!
 //! An executor's events repeat the same short strings over and over: the MCP name, the user,
 //! the session, the binding and method names. Redacting a string is a pure function of its
-//! text (the rules are fixed when the scanner is built), so a string that came back unchanged
-//! once comes back unchanged every time, and the scan can be skipped. The memory is a
-//! direct-mapped table: one string per slot, a new string evicts whatever shared its slot.
+//! text (the rules are fixed, the same for every scanner), so a string that came back
+//! unchanged once comes back unchanged every time, and the scan can be skipped. The memory is
+//! a direct-mapped table: one string per slot, a new string evicts whatever shared its slot.
 //! Crafted input can only make it miss, never grow it or slow a lookup down.
+//!
+//! Each thread has a table of its own, which every scanner on that thread uses: a lookup then
+//! takes no lock and touches no memory another core writes. A logger's writer and the
+//! threads that log render events at the same time, and one shared table, locked, cost each
+//! of them an atomic operation per string and missed whenever the other held it.
 
-use std::sync::Mutex;
+use std::cell::RefCell;
 
 /// Strings this short are never scanned anyway (see `Scanner::redact`).
 const MIN_LEN: usize = 5;
@@ -15,16 +20,18 @@ const MIN_LEN: usize = 5;
 const MAX_LEN: usize = 64;
 const N_SLOTS: usize = 1024;
 
-/// See the module documentation. Shared by the clones of one redactor; a lookup that finds
-/// the table taken by another thread does without it.
-#[derive(Debug)]
-pub(crate) struct QuietStrings {
-    slots: Mutex<Vec<String>>,
+thread_local! {
+    /// This thread's table; empty until the first string is remembered.
+    static SLOTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
+
+/// See the module documentation: a handle on the calling thread's table.
+#[derive(Debug, Default)]
+pub(crate) struct QuietStrings;
 
 impl QuietStrings {
     pub(crate) fn new() -> QuietStrings {
-        QuietStrings { slots: Mutex::new(Vec::new()) }
+        QuietStrings
     }
 
     /// Whether `text` is known to hold nothing to redact.
@@ -32,8 +39,15 @@ impl QuietStrings {
         if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
             return false;
         }
-        let Ok(slots) = self.slots.try_lock() else { return false };
-        slots.get(slot_of(text)).is_some_and(|slot| slot == text)
+        // A thread whose locals are being torn down, or a lookup nested in another (never
+        // the case today), does without the table.
+        SLOTS
+            .try_with(|slots| {
+                slots.try_borrow().is_ok_and(|slots| {
+                    slots.get(slot_of(text)).is_some_and(|slot| slot == text)
+                })
+            })
+            .unwrap_or(false)
     }
 
     /// Remembers that `text` holds nothing to redact.
@@ -41,14 +55,16 @@ impl QuietStrings {
         if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
             return;
         }
-        let Ok(mut slots) = self.slots.try_lock() else { return };
-        if slots.is_empty() {
-            slots.resize(N_SLOTS, String::new());
-        }
-        let slot = &mut slots[slot_of(text)];
-        // Reuses the slot's allocation once it is large enough.
-        slot.clear();
-        slot.push_str(text);
+        let _ = SLOTS.try_with(|slots| {
+            let Ok(mut slots) = slots.try_borrow_mut() else { return };
+            if slots.is_empty() {
+                slots.resize(N_SLOTS, String::new());
+            }
+            let slot = &mut slots[slot_of(text)];
+            // Reuses the slot's allocation once it is large enough.
+            slot.clear();
+            slot.push_str(text);
+        });
     }
 }
 

@@ -189,8 +189,9 @@ fn latency() {
             logger.log(event);
             None
         });
-        logger.shutdown().expect("audit shutdown");
+        let status = logger.shutdown().expect("audit shutdown");
         report_latency("audit-sink log", n_threads, audit);
+        println!("  (rendered by the logging threads: {})", status.rendered_by_callers);
 
         let (dispatch, guard) = tracing_dispatch(dir.path(), true);
         let traced = paced_latencies(n_threads, Some(&dispatch), &|event| {
@@ -254,9 +255,11 @@ fn audit_throughput_threads(durability: Durability, n_threads: usize) -> f64 {
     let elapsed = start.elapsed();
     let cpu = process_cpu() - cpu_start;
     println!(
-        "  ({n_threads} producer(s), {durability:?}: {:.2} CPUs busy, {:.2} us of CPU per event)",
+        "  ({n_threads} producer(s), {durability:?}: {:.2} CPUs busy, {:.2} us of CPU per event, \
+         {:.0}% rendered by the logging threads)",
         cpu.as_secs_f64() / elapsed.as_secs_f64(),
-        cpu.as_secs_f64() * 1e6 / THROUGHPUT_EVENTS as f64
+        cpu.as_secs_f64() * 1e6 / THROUGHPUT_EVENTS as f64,
+        status.rendered_by_callers as f64 * 100.0 / THROUGHPUT_EVENTS as f64
     );
     let lines = count_dir_lines(dir.path());
     assert_eq!((status.written as usize, lines), (THROUGHPUT_EVENTS, THROUGHPUT_EVENTS));

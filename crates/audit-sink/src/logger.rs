@@ -779,7 +779,7 @@ impl Shared {
         inner.bytes += size;
         inner.events.push_back(event);
         if inner.renders_own && inner.events.len() >= RENDER_STEP_EVENTS {
-            self.render_step(&mut inner);
+            self.render_step(&mut inner, 1);
         }
     }
 
@@ -838,13 +838,13 @@ impl Shared {
         if inner.events.is_empty() {
             return false;
         }
-        self.render_step(&mut inner);
+        self.render_step(&mut inner, RENDER_STEP_EVENTS);
         true
     }
 
     /// Redacts and renders the oldest few of `inner`'s events into its lines.
-    fn render_step(&self, inner: &mut QueueInner) {
-        let n_events = RENDER_STEP_EVENTS.min(inner.events.len());
+    fn render_step(&self, inner: &mut QueueInner, most: usize) {
+        let n_events = most.min(inner.events.len());
         for event in inner.events.drain(..n_events) {
             inner.rendered_bytes += approx_size(&event).min(self.budget_limit);
             self.redactor.redact_into(event, &mut inner.rendered);
