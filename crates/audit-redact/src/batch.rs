@@ -116,9 +116,9 @@ impl RedactedBatch {
 
 impl Redactor {
     /// Redacts `event` as [`Redactor::redact`] does and appends it to `batch` as one line.
-    pub fn redact_into(&self, event: AuditEvent, batch: &mut RedactedBatch) {
-        let redacted = self.redact(event);
-        batch.push_event(redacted.as_event());
+    pub fn redact_into(&self, mut event: AuditEvent, batch: &mut RedactedBatch) {
+        self.clean(&mut event);
+        batch.push_event(&event);
     }
 }
 

@@ -143,6 +143,13 @@ impl Redactor {
 
     /// Redacts `event`, then cuts its long text fields.
     pub fn redact(&self, mut event: AuditEvent) -> RedactedEvent {
+        self.clean(&mut event);
+        RedactedEvent { event }
+    }
+
+    /// Redacts `event` in place, then cuts its long text fields: what [`Redactor::redact`]
+    /// does, without moving the event.
+    pub(crate) fn clean(&self, event: &mut AuditEvent) {
         let snippet_length = match find_mut(&mut event.details, "codeSnippet") {
             Some(Value::String(snippet)) => Some(snippet.chars().count()),
             _ => None,
@@ -164,7 +171,6 @@ impl Redactor {
             event.details.insert(REDACTION_DISABLED.0.into(), REDACTION_DISABLED.1.into());
         }
         self.cut_long_text(&mut event.details, snippet_length);
-        RedactedEvent { event }
     }
 
     fn cut_long_text(&self, details: &mut Details, snippet_length: Option<usize>) {

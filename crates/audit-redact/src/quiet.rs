@@ -43,9 +43,9 @@ impl QuietStrings {
         // the case today), does without the table.
         SLOTS
             .try_with(|slots| {
-                slots.try_borrow().is_ok_and(|slots| {
-                    slots.get(slot_of(text)).is_some_and(|slot| slot == text)
-                })
+                slots
+                    .try_borrow()
+                    .is_ok_and(|slots| slots.get(slot_of(text)).is_some_and(|slot| slot == text))
             })
             .unwrap_or(false)
     }

@@ -3,8 +3,10 @@
 //! Executor threads hold an [`AuditLogger`] and call [`AuditLogger::log`] once per event. The
 //! call only appends the event to a queue owned by the calling thread; a writer thread drains
 //! all queues every flush interval, redacts each event with the
-//! [`Redactor`](audit_redact::Redactor), and hands the batch to a [`Sink`], which writes it
-//! with one write call. The [`FileSink`] is the sink of the audit files: a daily file
+//! [`Redactor`](audit_redact::Redactor) into a [`RedactedBatch`] of JSON lines, and hands the
+//! batch to a [`Sink`], which writes it with one write call. A thread that logs faster than
+//! the writer can keep up redacts and renders its own events instead (see
+//! [`LoggerStatus::rendered_by_callers`]): that is cheaper on the thread that built them. The [`FileSink`] is the sink of the audit files: a daily file
 //! `audit-YYYY-MM-DD.jsonl` (the UTC day of the write), size rotation, retention, optional
 //! gzip, and several processes sharing one directory under an advisory lock.
 //!

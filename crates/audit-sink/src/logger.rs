@@ -1,7 +1,7 @@
 //! The logger executors hold: per-thread queues in front of one writer thread.
 //!
 //! `log` takes the calling thread's own queue (a mutex nobody else touches except the writer,
-//! for the instant it takes to swap the queue's vector), checks sampling and the byte budget,
+//! for the instant it takes to swap the queue's buffers), checks sampling and the byte budget,
 //! and pushes. It never wakes the writer in the normal case: the writer drains every queue on
 //! a timer (the flush interval), or at once when a queue runs out of budget, a flush is asked
 //! for or the logger shuts down. That is what keeps the caller's cost in the tens of
@@ -12,12 +12,19 @@
 //! shared counter is touched once per chunk, not once per event.
 //!
 //! A thread that has to wait for budget does the writer's work meanwhile: it redacts and
-//! renders the oldest events of its own queue into lines, a few dozen at a time, until
-//! budget is free or nothing is left to render. The writer then only appends those lines.
-//! That work costs the thread far less than it costs the writer, because the event's memory
-//! is still in its core's cache and is freed by the thread that allocated it; an event built
-//! on one core and read on the other costs the writer more in cache misses and in the
-//! allocator than in redacting and rendering. A thread that never waits is never slowed.
+//! renders the oldest events of its own queue into lines, a few dozen at a time, until budget
+//! is free or nothing is left to render. When the writer was awake at that moment, the writer
+//! cannot keep up with the thread, and the queue switches to rendering its own events: `log`
+//! renders one older event per call once a few dozen are queued, and the writer takes only
+//! the queue's lines, for as long as the thread keeps running out of budget. That work costs
+//! the thread a fraction of what it costs the writer: the event's memory is still in the
+//! thread's core's cache, and it goes back to the allocator of the thread that allocated it.
+//! An event built on one core and read on the other costs the writer more in cache misses and
+//! in contention for the allocator's lock than in redacting and rendering. A thread the
+//! writer keeps up with never renders.
+//!
+//! A queue holds the lines its thread rendered before the events it has not, so the writer
+//! takes them in the order they were logged.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -1187,7 +1194,7 @@ impl Writer {
 
     /// Takes every queue's events and pending counts, recycling vectors, and retires the
     /// queues of threads that have exited. Unless `forced`, it passes over a queue whose
-    /// thread holds it (rendering while it waits for budget) and takes it next cycle.
+    /// thread holds it (rendering) and takes it next cycle.
     fn drain(&mut self, forced: bool) -> Drained {
         let mut drained = Drained { queues: Vec::new(), n_events: 0, bytes: 0 };
         let mut queues = self.shared.queues();
@@ -1206,8 +1213,9 @@ impl Writer {
                     Err(TryLockError::WouldBlock) => return true,
                 }
             };
-            // A waiting thread renders its events itself, where they are cheaper to render
-            // and to free: take only its lines, unless a flush needs everything.
+            // A thread that renders its own events keeps them, where they are cheaper to
+            // render and to free: take only its lines, unless a flush or the shutdown needs
+            // everything, the thread has exited, or it has not run out of budget for a while.
             let held = inner.last_wait.is_some_and(|at| at.elapsed() <= RENDER_OWN_HOLD);
             let take_events = forced || orphaned || !inner.renders_own || !held;
             if take_events {
