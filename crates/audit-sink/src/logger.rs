@@ -20,8 +20,9 @@
 //! the thread a fraction of what it costs the writer: the event's memory is still in the
 //! thread's core's cache, and it goes back to the allocator of the thread that allocated it.
 //! An event built on one core and read on the other costs the writer more in cache misses and
-//! in contention for the allocator's lock than in redacting and rendering. A thread the
-//! writer keeps up with never renders.
+//! in contention for the allocator's lock than in redacting and rendering. A thread that
+//! never runs out of budget never renders. Once the thread logs nothing between two drains,
+//! or has not run out of budget for a while, the writer takes its events again.
 //!
 //! A queue holds the lines its thread rendered before the events it has not, so the writer
 //! takes them in the order they were logged.
@@ -142,6 +143,8 @@ struct QueueInner {
     renders_own: bool,
     /// When the thread last had to wait for an awake writer.
     last_wait: Option<Instant>,
+    /// `logged` when the writer last drained the queue.
+    logged_at_drain: u64,
 }
 
 #[derive(Debug)]
@@ -168,6 +171,7 @@ impl ThreadQueue {
                 random: seed | 1,
                 renders_own: false,
                 last_wait: None,
+                logged_at_drain: 0,
             }),
             closed: AtomicBool::new(false),
         }
@@ -833,7 +837,7 @@ impl Shared {
                 self.wake_writer();
             }
             if !self.render_some(queue) {
-                self.wait_for_space();
+                self.wait_for_space(size);
             }
         }
     }
@@ -850,30 +854,51 @@ impl Shared {
     }
 
     /// Redacts and renders the oldest few of `inner`'s events into its lines.
+    ///
+    /// A line that came out longer than its event's estimate (text full of characters JSON
+    /// escapes) is charged the difference, past the limit if need be: the memory is spent
+    /// already, and the budget must say so until the writer has written the line.
     fn render_step(&self, inner: &mut QueueInner, most: usize) {
         let n_events = most.min(inner.events.len());
+        let mut extra = 0;
         for event in inner.events.drain(..n_events) {
-            inner.rendered_bytes += approx_size(&event).min(self.budget_limit);
+            let estimate = approx_size(&event).min(self.budget_limit);
+            let start = inner.rendered.bytes().len();
             self.redactor.redact_into(event, &mut inner.rendered);
+            let line_len = (inner.rendered.bytes().len() - start) as u64;
+            extra += line_len.saturating_sub(estimate);
+            inner.rendered_bytes += estimate.max(line_len);
+        }
+        if extra > 0 {
+            self.budget_used.fetch_add(extra, Ordering::SeqCst);
+            inner.bytes += extra;
         }
         self.rendered_by_callers.fetch_add(n_events as u64, Ordering::Relaxed);
     }
 
-    fn wait_for_space(&self) {
-        self.blocked.fetch_add(1, Ordering::AcqRel);
-        self.wake_writer();
+    /// Waits until `size` bytes of budget may be free, or a short while.
+    ///
+    /// The waiter counts itself in `blocked` and then looks at the budget, while `release`
+    /// frees budget and then looks at `blocked`, all in one order (`SeqCst`): either the
+    /// waiter sees the room, or the releaser sees the waiter and must take `space`, which the
+    /// waiter holds until it sleeps, so the notification cannot fall between look and sleep.
+    fn wait_for_space(&self, size: u64) {
         let guard = self.space.lock().unwrap_or_else(|poison| poison.into_inner());
-        // A wake-up missed between the check and the wait costs at most this timeout.
-        let _ = self.space_freed.wait_timeout(guard, Duration::from_millis(2));
-        self.blocked.fetch_sub(1, Ordering::AcqRel);
+        self.blocked.fetch_add(1, Ordering::SeqCst);
+        if self.budget_used.load(Ordering::SeqCst) + size > self.budget_limit {
+            self.wake_writer();
+            // The timeout only bounds the wait should the writer stop.
+            let _ = self.space_freed.wait_timeout(guard, Duration::from_millis(2));
+        }
+        self.blocked.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn release(&self, bytes: u64) {
         if bytes == 0 {
             return;
         }
-        self.budget_used.fetch_sub(bytes, Ordering::AcqRel);
-        if self.blocked.load(Ordering::Acquire) > 0 {
+        self.budget_used.fetch_sub(bytes, Ordering::SeqCst);
+        if self.blocked.load(Ordering::SeqCst) > 0 {
             let _guard = self.space.lock().unwrap_or_else(|poison| poison.into_inner());
             self.space_freed.notify_all();
         }
@@ -1215,9 +1240,13 @@ impl Writer {
             };
             // A thread that renders its own events keeps them, where they are cheaper to
             // render and to free: take only its lines, unless a flush or the shutdown needs
-            // everything, the thread has exited, or it has not run out of budget for a while.
+            // everything, the thread has exited, has logged nothing since the last drain (its
+            // last few events must not sit on budget others need), or has not run out of
+            // budget for a while.
+            let quiet = inner.logged == inner.logged_at_drain;
+            inner.logged_at_drain = inner.logged;
             let held = inner.last_wait.is_some_and(|at| at.elapsed() <= RENDER_OWN_HOLD);
-            let take_events = forced || orphaned || !inner.renders_own || !held;
+            let take_events = forced || orphaned || quiet || !inner.renders_own || !held;
             if take_events {
                 inner.renders_own = false;
             }
