@@ -487,6 +487,27 @@ mod tests {
     }
 
     #[test]
+    fn distinctive_tokens_glued_to_the_word_before_are_found() {
+        check("token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 now", "token<redacted> now");
+        check("keysk_live_b9UeIKdxGTH9Q1QUxTbHCm9zWG.", "key<redacted>.");
+        check("Xxoxb-2048-4096-abcdefghijkl x", "X<redacted> x");
+        check("slugglpat-abcdefghij0123456789 x", "slug<redacted> x");
+    }
+
+    #[test]
+    fn short_prefixes_inside_words_are_left_alone() {
+        for text in [
+            "task-scheduler-configuration-value",
+            "RISK0123456789abcdef0123456789abcdef",
+            "monkey-0123456789abcdef0123456789abcdef",
+            "TAKIAOJIWWB7J6YQSTKK2",
+            "theyJustdoitnow.somethinglong.andmore",
+        ] {
+            assert!(matches!(Scanner::new().redact(text), Cow::Borrowed(_)), "{text}");
+        }
+    }
+
+    #[test]
     fn provider_tokens_and_urls() {
         check("push 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 now", "push <redacted> now");
         check("key AKIAOJIWWB7J6YQSTKK2.", "key <redacted>.");
