@@ -130,6 +130,33 @@ fn an_untouched_log_verifies_before_and_after_compression() {
 }
 
 #[test]
+fn a_damaged_or_cut_gzip_file_is_tampering_not_unverifiable() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 3, 10);
+    gzip(&paths[0]);
+    gzip(&paths[1]);
+    let gz = |path: &Path| PathBuf::from(format!("{}.gz", path.display()));
+
+    // One byte of the trailer's checksum changed: the data still inflates, the CRC fails.
+    let mut bytes = fs::read(gz(&paths[0])).unwrap();
+    let crc_at = bytes.len() - 8;
+    bytes[crc_at] ^= 0x01;
+    fs::write(gz(&paths[0]), &bytes).unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    let name = gz(&paths[0]).file_name().unwrap().to_string_lossy().into_owned();
+    assert!(kinds.contains(&(FindingKind::Modified, Some(name), None)), "{kinds:?}");
+
+    // The second file cut in the middle of its deflate stream.
+    let bytes = fs::read(gz(&paths[1])).unwrap();
+    fs::write(gz(&paths[1]), &bytes[..bytes.len() / 2]).unwrap();
+    let (verdict, kinds) = tamper_kinds(dir.path());
+    assert_eq!(verdict, Verdict::Tampered);
+    let name = gz(&paths[1]).file_name().unwrap().to_string_lossy().into_owned();
+    assert!(kinds.contains(&(FindingKind::TailTruncated, Some(name), None)), "{kinds:?}");
+}
+
+#[test]
 fn original_implementation_files_are_foreign_not_tampered() {
     let dir = tempfile::tempdir().unwrap();
     // The writer took over after the original implementation: its chain begins now, after

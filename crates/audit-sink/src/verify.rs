@@ -88,7 +88,9 @@ pub enum FindingKind {
     AnchorMissing,
     /// Files hold each other's content (their names are out of sequence order).
     FilesSwapped,
-    /// A file could not be read (IO error, corrupt gzip).
+    /// A file could not be read (an IO error, such as permission denied). Damaged gzip data
+    /// is [`Modified`](FindingKind::Modified), and gzip data cut short
+    /// [`TailTruncated`](FindingKind::TailTruncated).
     Unreadable,
 }
 
@@ -511,7 +513,8 @@ fn scan_file(candidate: Candidate) -> Scan {
         true
     });
     if let Err(error) = result {
-        report.add(FindingKind::Unreadable, None, format!("cannot read: {error}"));
+        let (kind, detail) = read_failure(compressed, &error, "cannot read");
+        report.add(kind, None, detail);
     }
     let chained = first_seq.is_some();
     if !chained {
@@ -527,6 +530,21 @@ fn scan_file(candidate: Candidate) -> Scan {
         chained,
         timestamp,
         undated,
+    }
+}
+
+/// What a failed read of a file says. The writer renames a `.gz` into place only once it is
+/// whole, so gzip data that does not decode, or ends early, was changed after it was
+/// written; any other failure (permissions, IO) leaves the file unverified.
+fn read_failure(compressed: bool, error: &io::Error, what: &str) -> (FindingKind, String) {
+    match error.kind() {
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if compressed => {
+            (FindingKind::Modified, format!("the gzip data is damaged ({error})"))
+        }
+        io::ErrorKind::UnexpectedEof if compressed => {
+            (FindingKind::TailTruncated, format!("the gzip data ends early ({error})"))
+        }
+        _ => (FindingKind::Unreadable, format!("{what}: {error}")),
     }
 }
 
@@ -779,7 +797,8 @@ impl Verifier {
             true
         });
         if let Err(error) = result {
-            file.add(FindingKind::Unreadable, None, format!("read stopped: {error}"));
+            let (kind, detail) = read_failure(file.name.ends_with(".gz"), &error, "read stopped");
+            file.add(kind, None, detail);
         }
         if let Some(number) = torn {
             file.add(FindingKind::TornLine, Some(number), "last line has no end".into());
