@@ -226,6 +226,23 @@ fn a_torn_last_line_is_a_crash_not_tampering() {
     assert_eq!(report.findings_of(FindingKind::TornLine).len(), 1);
 }
 
+#[test]
+fn a_last_line_without_its_newline_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_log(dir.path(), 1, 5);
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    assert!(report.findings_of(FindingKind::TornLine).is_empty());
+    let mut bytes = fs::read(&paths[0]).unwrap();
+    assert_eq!(bytes.pop(), Some(b'\n'));
+    fs::write(&paths[0], bytes).unwrap();
+    let report = verify_dir(dir.path(), |_| {}).unwrap();
+    // The line is whole and chained: nothing was lost, but the cut is reported.
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+    let torn = report.findings_of(FindingKind::TornLine);
+    assert_eq!(torn.len(), 1, "{report:#?}");
+    assert_eq!(torn[0].1.line, Some(5));
+}
+
 /// Logs `n` events through the real writer into `dir`.
 fn log_events(dir: &Path, n: usize) {
     let logger = audit_sink::AuditLogger::builder().dir(dir).build().unwrap();

@@ -66,8 +66,8 @@ pub enum FindingKind {
     /// Lines another system wrote before the chain began, in a file the writer continued.
     /// Not tampering; not checked.
     ForeignLines,
-    /// The last line of the newest file lacks its end: a writer stopped mid-write. Not
-    /// tampering by itself.
+    /// The last line of a file lacks its end, or only its newline: a writer stopped
+    /// mid-write (or the file was cut right there). Not tampering by itself.
     TornLine,
     /// A line's content or chain data was changed.
     Modified,
@@ -756,6 +756,8 @@ impl Verifier {
         let mut first_chained = true;
         let mut first_last: Option<(u64, u64)> = None;
         let mut torn: Option<u64> = None;
+        // A chained last line without its newline.
+        let mut unended: Option<u64> = None;
         // A complete line that is not JSON, waiting for the checkpoint that must follow it.
         let mut ended_torn: Option<TornCandidate> = None;
 
@@ -780,6 +782,9 @@ impl Verifier {
             if !self.seen_any {
                 self.settle_foreign_lines(&mut file, chained.event_prefix);
             }
+            if !line.complete {
+                unended = Some(line.number);
+            }
             let seq = chained.seq;
             let authenticated =
                 self.check_line(&mut file, file_idx, line.number, chained, first_chained);
@@ -802,6 +807,11 @@ impl Verifier {
         }
         if let Some(number) = torn {
             file.add(FindingKind::TornLine, Some(number), "last line has no end".into());
+        }
+        if let Some(number) = unended {
+            // Whole and chained, so nothing of it was lost; but the file was cut, by a crash
+            // right before the newline or by hand, and the reader should know.
+            file.add(FindingKind::TornLine, Some(number), "last line has no newline".into());
         }
         if let Some(candidate) = ended_torn {
             candidate.settle(&mut file, &mut self.max_seq, false);
