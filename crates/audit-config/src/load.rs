@@ -686,6 +686,20 @@ mod tests {
     }
 
     #[test]
+    fn a_url_is_refused_as_a_directory_without_repeating_it() {
+        let home = Home::new(Some(r#"{"audit": {"auditDir": "s3://bucket/audit"}}"#));
+        let error = home.load(&[]).unwrap_err().to_string();
+        assert!(error.contains("auditDir") && error.contains("a URL"), "{error}");
+        let url = "https://bob:s3cretpassw0rd@example.com/x";
+        let error = home.load(&[("NCP_AUDIT_DIR", url)]).unwrap_err().to_string();
+        assert!(error.contains("NCP_AUDIT_DIR"), "{error}");
+        assert!(!error.contains("s3cretpassw0rd"), "{error}");
+        // A colon inside a name is a path all the same.
+        let loaded = home.load(&[("NCP_AUDIT_DIR", "/var/log/a:b//c")]).unwrap();
+        assert_eq!(loaded.config().dir, Path::new("/var/log/a:b/c"));
+    }
+
+    #[test]
     fn the_ncp_home_comes_from_ncp_home_then_home() {
         let ncp_home = tempfile::tempdir().unwrap();
         let ncp_home_text = ncp_home.path().to_str().unwrap();

@@ -225,6 +225,14 @@ pub(crate) fn path(
     }
 }
 
+/// Whether `written` starts with a URL scheme and `://` (`https://`, `s3://`, `file://`).
+fn looks_like_url(written: &str) -> bool {
+    let Some((scheme, _)) = written.split_once("://") else { return false };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|first| first.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
 /// Expands `~` and joins a relative path to `base.relative_to`.
 pub(crate) fn resolve_path(
     written: &str,
@@ -232,6 +240,11 @@ pub(crate) fn resolve_path(
     base: PathBase<'_>,
 ) -> Result<PathBuf, ConfigError> {
     let unresolvable = |reason| ConfigError::UnresolvablePath { origin: origin.clone(), reason };
+    // A URL would become a directory named after its scheme, with its `//` collapsed (and
+    // with it the shape that lets a password in it be recognised and redacted on display).
+    if looks_like_url(written) {
+        return Err(unresolvable("it is a URL, not a directory; give a local path"));
+    }
     let path = if written == "~" || written.starts_with("~/") {
         let home = base.user_home.ok_or_else(|| unresolvable("HOME is not set to expand ~"))?;
         home.join(written.trim_start_matches('~').trim_start_matches('/'))
