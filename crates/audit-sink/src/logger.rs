@@ -85,9 +85,8 @@ pub struct LoggerStatus {
     pub lost: u64,
     /// Records the logger wrote about itself: losses and sampling.
     pub internal_records: u64,
-    /// Events that the logging threads redacted and rendered themselves, because they ran
-    /// out of queue budget while the writer was busy (a measure of sustained overload; these
-    /// events are written like any other).
+    /// Events that the logging threads redacted and rendered themselves because they ran out
+    /// of queue budget: a measure of overload. They are written like any other.
     pub rendered_by_callers: u64,
     /// Whether the sink's last write succeeded.
     pub healthy: bool,
@@ -123,7 +122,7 @@ impl Span {
 /// One producer thread's queue and counters.
 #[derive(Debug)]
 struct QueueInner {
-    /// Events the thread rendered while waiting for budget; they precede `events`.
+    /// Events the thread rendered itself; they precede `events`.
     rendered: RedactedBatch,
     events: VecDeque<AuditEvent>,
     /// Approximate bytes of `rendered` and `events`, accounted in the shared budget.
@@ -138,8 +137,9 @@ struct QueueInner {
     dropped: u64,
     dropped_pending: Span,
     random: u64,
-    /// Whether the thread renders its own events: set when it has to wait for budget, cleared
-    /// by the writer once the thread logs slowly enough.
+    /// Whether the thread renders its own events: set when it has to wait for budget while
+    /// the writer is awake, cleared by the writer when the thread goes quiet or has not had
+    /// to wait for [`RENDER_OWN_HOLD`].
     renders_own: bool,
     /// When the thread last had to wait for an awake writer.
     last_wait: Option<Instant>,
@@ -227,7 +227,7 @@ struct Shared {
     budget_chunk: u64,
     budget_used: AtomicU64,
     backpressure: Backpressure,
-    /// What threads waiting for budget redact with.
+    /// What logging threads redact their own events with.
     redactor: Redactor,
     /// Per event type: keep an event when a random `u64` is below this; `u64::MAX` keeps all.
     keep_below: [u64; N_TYPES],
