@@ -677,6 +677,46 @@ fn threads_outrunning_a_busy_writer_render_their_own_events_in_order_and_redacte
 }
 
 #[test]
+fn files_written_from_lines_the_threads_rendered_rotate_and_verify_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock(NOON);
+    // A budget of a few events, and group commit to keep the writer busy syncing: the
+    // threads run out of budget while it works, and render their own events.
+    let logger = builder(dir.path(), &clock)
+        .durability(Durability::GroupCommit)
+        .max_file_size_bytes(64 * 1024)
+        .queue_budget_bytes(4 * 1024)
+        .build()
+        .unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..2 {
+            let logger = &logger;
+            scope.spawn(move || {
+                for idx in 0..4_000 {
+                    logger.log(event(thread * 100_000 + idx));
+                }
+            });
+        }
+    });
+    let status = logger.shutdown().unwrap();
+    assert_eq!(status.written, 8_000);
+    assert!(status.rendered_by_callers > 0, "{status:?}");
+    let events = all_events(dir.path());
+    let numbers: Vec<u64> = of_type(&events, EventType::BindingAccessed)
+        .iter()
+        .map(|event| event.details["idx"].as_u64().unwrap())
+        .collect();
+    for thread in 0..2 {
+        let mine: Vec<u64> =
+            numbers.iter().copied().filter(|idx| idx / 100_000 == thread).collect();
+        assert_eq!(mine, (0..4_000).map(|idx| thread * 100_000 + idx).collect::<Vec<_>>());
+    }
+    assert!(segment_names(dir.path()).len() > 5);
+    let report = audit_sink::verify_dir(dir.path(), |_| {}).unwrap();
+    assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");
+}
+
+#[test]
 fn a_thread_that_goes_quiet_while_rendering_its_own_events_has_them_all_written() {
     let sink = TestSink { delay: Duration::from_millis(3), ..TestSink::default() };
     let logger = AuditLogger::builder()
