@@ -744,7 +744,7 @@ fn a_thread_that_goes_quiet_while_rendering_its_own_events_has_them_all_written(
 }
 
 #[test]
-fn a_thread_that_never_waits_for_an_awake_writer_renders_nothing() {
+fn a_thread_that_never_runs_out_of_budget_renders_nothing() {
     let sink = TestSink::default();
     let logger = AuditLogger::builder().sink(Box::new(sink.clone())).build().unwrap();
     for idx in 0..5_000 {
