@@ -444,6 +444,15 @@ impl Follower {
         Follower { child, lines, stderr }
     }
 
+    /// Waits, at most 10 s, until the child has written `text` on stderr.
+    fn wait_for_stderr(&self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.stderr.lock().unwrap().contains(text) {
+            assert!(std::time::Instant::now() < deadline, "no {text:?} on stderr in 10 s");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn expect(&self, seq: i64) {
         let line = self
             .lines
@@ -730,7 +739,8 @@ fn a_file_named_twice_is_read_once() {
 fn tail_started_on_an_empty_directory_prints_what_was_rotated_before_it_looked() {
     let dir = tempfile::tempdir().unwrap();
     let follower = Follower::start(dir.path());
-    std::thread::sleep(Duration::from_millis(200));
+    // Files written before the follower first looked would be history, not news.
+    follower.wait_for_stderr("no audit files");
     let line = |seq| chained_seq_line("2026-12-03T10:00:00.000Z", seq) + "\n";
     fs::write(dir.path().join("audit-2026-12-03.000001.jsonl"), [line(1), line(2)].concat())
         .unwrap();

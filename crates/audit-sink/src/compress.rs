@@ -106,9 +106,10 @@ fn settle_existing(
         drop(lock);
         return removed;
     }
-    // FIXME: the renamed file sorts before the day's other numbered files although its lines
-    // are later. Only a clock stepping back across midnight produces it; ordering by content
-    // would need reading every file of the day.
+    // FIXME: the renamed file sorts before the later days' files although its lines are
+    // later. A writer never goes back to an earlier day than its own file's or, at start-up,
+    // the directory's newest, so only two processes on either side of a clock stepped back
+    // across midnight produce it; ordering by content would need reading every file.
     let highest = crate::file_sink::list_segments(dir)?
         .iter()
         .filter(|(other, _)| other.day == name.day)

@@ -368,7 +368,7 @@ impl FileSink {
         // the limit by its own length.
         let n_batch_lines = self.line_ends.len();
         let now = self.options.clock.now();
-        let day = now.utc_date();
+        let day = self.writing_day(now.utc_date());
         self.ensure_active(&day)?;
         if starting {
             self.recover()?;
@@ -834,6 +834,23 @@ impl FileSink {
 
     /// Makes sure the open file is the day file of `day` at its path, reopening it when the
     /// day changed or the file was rotated, removed or replaced by anyone.
+    /// The day whose file takes the next lines: the clock's, unless the directory already
+    /// holds a later day's file. A clock stepped back across midnight must not send lines to
+    /// an earlier day's file: they would sort before lines already written after them, and a
+    /// verifier would see files out of order. Such lines carry their own (earlier)
+    /// timestamps in the later day's file until the clock catches up.
+    fn writing_day(&self, clock_day: String) -> String {
+        let newest = match &self.active {
+            Some(active) => Some(active.name.day.clone()),
+            None => match list_segments(&self.options.dir) {
+                Ok(segments) => segments.into_iter().map(|(name, _)| name.day).max(),
+                // No directory yet: nothing written, nothing later.
+                Err(_) => None,
+            },
+        };
+        newest.filter(|newest| *newest > clock_day).unwrap_or(clock_day)
+    }
+
     fn ensure_active(&mut self, day: &str) -> Result<(), SinkError> {
         let name = SegmentName::day_file(day);
         let path = self.options.dir.join(name.to_string());

@@ -184,6 +184,12 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.source.segments()?
     };
+    if args.follow && segments.is_empty() && args.source.directory()?.is_dir() {
+        eprintln!(
+            "ncp-audit: no audit files in {} yet; waiting for them",
+            args.source.directory()?.display()
+        );
+    }
 
     let (last, resume) = last_events(&segments, &printer, args.n_events)?;
     let mut header = Vec::new();
