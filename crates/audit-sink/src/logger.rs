@@ -15,8 +15,8 @@
 //! renders the oldest events of its own queue into lines, a few dozen at a time, until budget
 //! is free or nothing is left to render. When the writer was awake at that moment, the writer
 //! cannot keep up with the thread, and the queue switches to rendering its own events: `log`
-//! renders one older event per call once a few dozen are queued, and the writer takes only
-//! the queue's lines, for as long as the thread keeps running out of budget. That work costs
+//! renders each event as it comes (after the few still queued from before), and the writer
+//! takes only the queue's lines, for as long as the thread keeps running out of budget. That work costs
 //! the thread a fraction of what it costs the writer: the event's memory is still in the
 //! thread's core's cache, and it goes back to the allocator of the thread that allocated it.
 //! An event built on one core and read on the other costs the writer more in cache misses and
@@ -788,9 +788,17 @@ impl Shared {
         }
         inner.credit -= size;
         inner.bytes += size;
-        inner.events.push_back(event);
-        if inner.renders_own && inner.events.len() >= RENDER_STEP_EVENTS {
-            self.render_step(&mut inner, 1);
+        if !inner.renders_own {
+            inner.events.push_back(event);
+        } else if inner.events.is_empty() {
+            // Rendered at once, while it is still in this core's cache.
+            let extra = self.render_event(&mut inner, event, size);
+            self.charge_extra(&mut inner, extra);
+            self.rendered_by_callers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            // Events queued before the thread took over go first; they are soon done.
+            inner.events.push_back(event);
+            self.render_step(&mut inner, RENDER_STEP_EVENTS);
         }
     }
 
@@ -853,27 +861,40 @@ impl Shared {
         true
     }
 
-    /// Redacts and renders the oldest few of `inner`'s events into its lines.
-    ///
-    /// A line that came out longer than its event's estimate (text full of characters JSON
-    /// escapes) is charged the difference, past the limit if need be: the memory is spent
-    /// already, and the budget must say so until the writer has written the line.
+    /// Redacts and renders the oldest few of `inner`'s events into its lines. A line that
+    /// came out longer than its event's estimate (text full of characters JSON escapes) is
+    /// charged the difference.
     fn render_step(&self, inner: &mut QueueInner, most: usize) {
         let n_events = most.min(inner.events.len());
         let mut extra = 0;
-        for event in inner.events.drain(..n_events) {
+        for _ in 0..n_events {
+            // OK because `n_events` is at most the number of events.
+            let event = inner.events.pop_front().expect("an event left");
             let estimate = approx_size(&event).min(self.budget_limit);
-            let start = inner.rendered.bytes().len();
-            self.redactor.redact_into(event, &mut inner.rendered);
-            let line_len = (inner.rendered.bytes().len() - start) as u64;
-            extra += line_len.saturating_sub(estimate);
-            inner.rendered_bytes += estimate.max(line_len);
+            extra += self.render_event(inner, event, estimate);
         }
+        self.charge_extra(inner, extra);
+        self.rendered_by_callers.fetch_add(n_events as u64, Ordering::Relaxed);
+    }
+
+    /// Renders `event`, whose budget estimate was `estimate`, into `inner`'s lines; returns
+    /// how much longer than the estimate its line came out.
+    fn render_event(&self, inner: &mut QueueInner, event: AuditEvent, estimate: u64) -> u64 {
+        let start = inner.rendered.bytes().len();
+        self.redactor.redact_into(event, &mut inner.rendered);
+        let line_len = (inner.rendered.bytes().len() - start) as u64;
+        inner.rendered_bytes += estimate.max(line_len);
+        line_len.saturating_sub(estimate)
+    }
+
+    /// Charges lines longer than their events' estimates to the budget, past the limit if
+    /// need be: the memory is spent already, and the budget must say so until the writer
+    /// has written the lines.
+    fn charge_extra(&self, inner: &mut QueueInner, extra: u64) {
         if extra > 0 {
             self.budget_used.fetch_add(extra, Ordering::SeqCst);
             inner.bytes += extra;
         }
-        self.rendered_by_callers.fetch_add(n_events as u64, Ordering::Relaxed);
     }
 
     /// Waits until `size` bytes of budget may be free, or a short while.
