@@ -5,11 +5,12 @@
 /// Provider token formats, from each provider's documentation: (prefixes, regex, lookbehind,
 /// kept bytes, boundary).
 ///
-/// `boundary` asks that no letter or digit come right before the token. It is kept for short
-/// or all-letter prefixes (`sk-`, `SK`, `AKIA`, `eyJ`, `key-`), which also end ordinary words
-/// (`task-scheduler-...`); it is dropped where the prefix is four or more characters holding a
-/// separator and the rule wants a long run after it (`ghp_` and 30 more), so that a token
-/// glued to the text before it (`tokenghp_...`) is still found.
+/// `boundary` asks that no letter or digit come right before the token. It is dropped where
+/// the token's fixed start is distinctive enough that no ordinary word ends in it (`ghp_`,
+/// `github_pat_`, `xoxb-`, `glpat-`), so that a token glued to the text before it
+/// (`tokenghp_...`) is still found. It is kept for short or all-letter prefixes (`sk-`, `SK`,
+/// `AKIA`, `eyJ`, `key-`) and for those that end common words: `rk_test_` in
+/// `network_test_...`, `lin_api_` in `berlin_api_...`, `dp.st.` in `udp.st....`.
 ///
 /// FIXME: a credential with neither a known prefix nor a name beside it (a bare AWS secret
 /// access key, a Cloudflare token) is not found. An entropy rule would catch some, and redact
@@ -58,7 +59,7 @@ pub(crate) const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
         r"\A[sr]k_(?:live|test)_[A-Za-z0-9]{10,}",
         0,
         0,
-        false,
+        true,
     ),
     (&["whsec_"], r"\Awhsec_[A-Za-z0-9+/=]{20,}", 0, 0, false),
     (&["sk-"], r"\Ask-[A-Za-z0-9_-]{20,}", 0, 0, true),
@@ -72,7 +73,7 @@ pub(crate) const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
     (&["AIza"], r"\AAIza[0-9A-Za-z_-]{30,}", 0, 0, true),
     (&["ya29."], r"\Aya29\.[0-9A-Za-z_-]{20,}", 0, 0, false),
     (&["GOCSPX-"], r"\AGOCSPX-[A-Za-z0-9_-]{20,}", 0, 0, false),
-    (&["npm_"], r"\Anpm_[A-Za-z0-9]{30,}", 0, 0, false),
+    (&["npm_"], r"\Anpm_[A-Za-z0-9]{30,}", 0, 0, true),
     (&["pypi-"], r"\Apypi-[A-Za-z0-9_-]{40,}", 0, 0, false),
     (&["SK"], r"\ASK[0-9a-fA-F]{32}\b", 0, 0, true),
     (&["SG."], r"\ASG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", 0, 0, true),
@@ -100,7 +101,7 @@ pub(crate) const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
         0,
         false,
     ),
-    (&["lin_api_"], r"\Alin_api_[A-Za-z0-9]{40}", 0, 0, false),
+    (&["lin_api_"], r"\Alin_api_[A-Za-z0-9]{40}", 0, 0, true),
     (&["xkeysib-"], r"\Axkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}", 0, 0, false),
     (&["AGE-SECRET-KEY-1"], r"\AAGE-SECRET-KEY-1[0-9A-Z]{58}", 0, 0, false),
     (&["dckr_pat_"], r"\Adckr_pat_[A-Za-z0-9_-]{20,}", 0, 0, false),
@@ -122,7 +123,7 @@ pub(crate) const PROVIDERS: &[(&[&str], &str, usize, usize, bool)] = &[
         r"\Adp\.(?:st|pt|ct|sa)\.[A-Za-z0-9_.-]{20,}",
         0,
         0,
-        false,
+        true,
     ),
     (&["eyJrIjoi"], r"\AeyJrIjoi[A-Za-z0-9+/=]{30,}", 0, 0, true),
     (&["oy2"], r"\Aoy2[a-z0-9]{43}\b", 0, 0, true),
