@@ -694,9 +694,11 @@ mod tests {
         let error = home.load(&[("NCP_AUDIT_DIR", url)]).unwrap_err().to_string();
         assert!(error.contains("NCP_AUDIT_DIR"), "{error}");
         assert!(!error.contains("s3cretpassw0rd"), "{error}");
-        // A colon inside a name is a path all the same.
+        // A colon inside a name is a path all the same, and so is a drive letter.
         let loaded = home.load(&[("NCP_AUDIT_DIR", "/var/log/a:b//c")]).unwrap();
         assert_eq!(loaded.config().dir, Path::new("/var/log/a:b/c"));
+        let loaded = home.load(&[("NCP_AUDIT_DIR", "C://logs")]).unwrap();
+        assert_eq!(loaded.config().dir, Path::new("/cwd/C:/logs"));
     }
 
     #[test]

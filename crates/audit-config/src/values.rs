@@ -225,11 +225,13 @@ pub(crate) fn path(
     }
 }
 
-/// Whether `written` starts with a URL scheme and `://` (`https://`, `s3://`, `file://`).
+/// Whether `written` starts with a URL scheme and `://` (`https://`, `s3://`, `file://`). A
+/// scheme has two characters or more, so a drive letter (`C://logs`) is not one.
 fn looks_like_url(written: &str) -> bool {
     let Some((scheme, _)) = written.split_once("://") else { return false };
     let mut chars = scheme.chars();
-    chars.next().is_some_and(|first| first.is_ascii_alphabetic())
+    scheme.len() >= 2
+        && chars.next().is_some_and(|first| first.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 

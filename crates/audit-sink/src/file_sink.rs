@@ -832,8 +832,6 @@ impl FileSink {
         SinkError::io(action, self.options.dir.join(name), error)
     }
 
-    /// Makes sure the open file is the day file of `day` at its path, reopening it when the
-    /// day changed or the file was rotated, removed or replaced by anyone.
     /// The day whose file takes the next lines: the clock's, unless the directory already
     /// holds a later day's file. A clock stepped back across midnight must not send lines to
     /// an earlier day's file: they would sort before lines already written after them, and a
@@ -857,6 +855,8 @@ impl FileSink {
         newest.filter(|newest| *newest > clock_day).unwrap_or(clock_day)
     }
 
+    /// Makes sure the open file is the day file of `day` at its path, reopening it when the
+    /// day changed or the file was rotated, removed or replaced by anyone.
     fn ensure_active(&mut self, day: &str) -> Result<(), SinkError> {
         let name = SegmentName::day_file(day);
         let path = self.options.dir.join(name.to_string());
