@@ -10,7 +10,8 @@
 //! Each thread has a table of its own, which every scanner on that thread uses: a lookup then
 //! takes no lock and touches no memory another core writes. A logger's writer and the
 //! threads that log render events at the same time, and one shared table, locked, cost each
-//! of them an atomic operation per string and missed whenever the other held it.
+//! of them an atomic operation per string and missed whenever the other held it. A table
+//! holds at most 1024 strings of at most 64 bytes, and lives as long as its thread.
 
 use std::cell::RefCell;
 
@@ -25,47 +26,37 @@ thread_local! {
     static SLOTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// See the module documentation: a handle on the calling thread's table.
-#[derive(Debug, Default)]
-pub(crate) struct QuietStrings;
-
-impl QuietStrings {
-    pub(crate) fn new() -> QuietStrings {
-        QuietStrings
+/// Whether `text` is known, on this thread, to hold nothing to redact.
+pub(crate) fn contains(text: &str) -> bool {
+    if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
+        return false;
     }
+    // A thread whose locals are being torn down, or a lookup nested in another (never the
+    // case today), does without the table.
+    SLOTS
+        .try_with(|slots| {
+            slots
+                .try_borrow()
+                .is_ok_and(|slots| slots.get(slot_of(text)).is_some_and(|slot| slot == text))
+        })
+        .unwrap_or(false)
+}
 
-    /// Whether `text` is known to hold nothing to redact.
-    pub(crate) fn contains(&self, text: &str) -> bool {
-        if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
-            return false;
+/// Remembers, on this thread, that `text` holds nothing to redact.
+pub(crate) fn insert(text: &str) {
+    if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
+        return;
+    }
+    let _ = SLOTS.try_with(|slots| {
+        let Ok(mut slots) = slots.try_borrow_mut() else { return };
+        if slots.is_empty() {
+            slots.resize(N_SLOTS, String::new());
         }
-        // A thread whose locals are being torn down, or a lookup nested in another (never
-        // the case today), does without the table.
-        SLOTS
-            .try_with(|slots| {
-                slots
-                    .try_borrow()
-                    .is_ok_and(|slots| slots.get(slot_of(text)).is_some_and(|slot| slot == text))
-            })
-            .unwrap_or(false)
-    }
-
-    /// Remembers that `text` holds nothing to redact.
-    pub(crate) fn insert(&self, text: &str) {
-        if !(MIN_LEN..=MAX_LEN).contains(&text.len()) {
-            return;
-        }
-        let _ = SLOTS.try_with(|slots| {
-            let Ok(mut slots) = slots.try_borrow_mut() else { return };
-            if slots.is_empty() {
-                slots.resize(N_SLOTS, String::new());
-            }
-            let slot = &mut slots[slot_of(text)];
-            // Reuses the slot's allocation once it is large enough.
-            slot.clear();
-            slot.push_str(text);
-        });
-    }
+        let slot = &mut slots[slot_of(text)];
+        // Reuses the slot's allocation once it is large enough.
+        slot.clear();
+        slot.push_str(text);
+    });
 }
 
 /// The slot of `text`: a multiplicative hash over eight bytes at a time.
@@ -97,16 +88,15 @@ mod tests {
 
     #[test]
     fn remembers_strings_of_the_cached_lengths_only() {
-        let quiet = QuietStrings::new();
-        assert!(!quiet.contains("code-mode"));
-        quiet.insert("code-mode");
-        assert!(quiet.contains("code-mode"));
-        assert!(!quiet.contains("code-mod"));
-        quiet.insert("abc");
-        assert!(!quiet.contains("abc"));
+        assert!(!contains("code-mode"));
+        insert("code-mode");
+        assert!(contains("code-mode"));
+        assert!(!contains("code-mod"));
+        insert("abc");
+        assert!(!contains("abc"));
         let long = "x".repeat(MAX_LEN + 1);
-        quiet.insert(&long);
-        assert!(!quiet.contains(&long));
+        insert(&long);
+        assert!(!contains(&long));
     }
 
     #[test]

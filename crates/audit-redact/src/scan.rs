@@ -18,7 +18,6 @@ use regex::Regex;
 
 use crate::assignment::{equals_literal, is_placeholder, name_assignment, quoted_at};
 use crate::providers::{CONTEXT_RULES, PROVIDERS};
-use crate::quiet::QuietStrings;
 use crate::shapes::{
     oracle_login, password_flag, pem_block, scheme_credential, telegram, url_userinfo, user_flag,
 };
@@ -108,8 +107,6 @@ pub(crate) struct Scanner {
     trigger_kinds: Vec<Trigger>,
     providers: Vec<ProviderRule>,
     context_rules: Vec<Regex>,
-    /// Short strings already redacted without change; see `quiet.rs`.
-    pub(crate) quiet: QuietStrings,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -184,7 +181,7 @@ impl Scanner {
             // OK because the regexes are constants of this file, compiled by the tests.
             .map(|(_, regex)| Regex::new(regex).expect("context regexes are valid"))
             .collect();
-        Scanner { triggers, trigger_kinds, providers, context_rules, quiet: QuietStrings::new() }
+        Scanner { triggers, trigger_kinds, providers, context_rules }
     }
 
     /// `text` with every secret found replaced by [`MARKER`]; borrowed when nothing is found.

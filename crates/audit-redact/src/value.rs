@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use crate::assignment::is_placeholder;
+use crate::quiet;
 use crate::scan::{MARKER, Scanner};
 use crate::words::{NameSite, ValueShape, is_sensitive_name};
 
@@ -36,12 +37,12 @@ impl Scanner {
 
     /// Redacts one string: as JSON if it holds a JSON object or array, else as free text.
     pub(crate) fn redact_string(&self, text: &mut String) -> bool {
-        if self.quiet.contains(text) {
+        if quiet::contains(text) {
             return false;
         }
         let changed = self.redact_string_uncached(text);
         if !changed {
-            self.quiet.insert(text);
+            quiet::insert(text);
         }
         changed
     }

@@ -32,7 +32,7 @@ use std::collections::VecDeque;
 use std::mem;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -125,9 +125,10 @@ struct QueueInner {
     /// Events the thread rendered itself; they precede `events`.
     rendered: RedactedBatch,
     events: VecDeque<AuditEvent>,
-    /// Approximate bytes of `rendered` and `events`, accounted in the shared budget.
-    bytes: u64,
-    /// The part of `bytes` that is `rendered`.
+    /// Approximate bytes of `events`, accounted in the shared budget.
+    event_bytes: u64,
+    /// Bytes of `rendered`, accounted in the shared budget: each line's event's estimate, or
+    /// the line's length when that is more.
     rendered_bytes: u64,
     /// Budget reserved by this thread and not yet used.
     credit: u64,
@@ -137,12 +138,10 @@ struct QueueInner {
     dropped: u64,
     dropped_pending: Span,
     random: u64,
-    /// Whether the thread renders its own events: set when it has to wait for budget while
-    /// the writer is awake, cleared by the writer when the thread goes quiet or has not had
-    /// to wait for [`RENDER_OWN_HOLD`].
-    renders_own: bool,
-    /// When the thread last had to wait for an awake writer.
-    last_wait: Option<Instant>,
+    /// While the thread renders its own events, when it last had to wait for budget: set when
+    /// it has to wait while the writer is awake, cleared by the writer when the thread goes
+    /// quiet or has not had to wait for [`RENDER_OWN_HOLD`].
+    renders_own: Option<Instant>,
     /// `logged` when the writer last drained the queue.
     logged_at_drain: u64,
 }
@@ -160,7 +159,7 @@ impl ThreadQueue {
             inner: Mutex::new(QueueInner {
                 rendered: RedactedBatch::new(),
                 events: VecDeque::new(),
-                bytes: 0,
+                event_bytes: 0,
                 rendered_bytes: 0,
                 credit: 0,
                 logged: 0,
@@ -169,8 +168,7 @@ impl ThreadQueue {
                 dropped: 0,
                 dropped_pending: Span::default(),
                 random: seed | 1,
-                renders_own: false,
-                last_wait: None,
+                renders_own: None,
                 logged_at_drain: 0,
             }),
             closed: AtomicBool::new(false),
@@ -234,7 +232,7 @@ struct Shared {
     sample_rates: [f64; N_TYPES],
     writer: OnceLock<Thread>,
     writer_alive: AtomicBool,
-    /// Whether the writer is asleep between cycles.
+    /// Whether the writer is asleep: between cycles, or backing off a failing sink.
     writer_parked: AtomicBool,
     control: Mutex<Control>,
     control_changed: Condvar,
@@ -787,17 +785,17 @@ impl Shared {
             }
         }
         inner.credit -= size;
-        inner.bytes += size;
-        if !inner.renders_own {
-            inner.events.push_back(event);
-        } else if inner.events.is_empty() {
+        if inner.renders_own.is_some() && inner.events.is_empty() {
             // Rendered at once, while it is still in this core's cache.
             let extra = self.render_event(&mut inner, event, size);
-            self.charge_extra(&mut inner, extra);
+            self.charge_extra(extra);
             self.rendered_by_callers.fetch_add(1, Ordering::Relaxed);
-        } else {
+            return;
+        }
+        inner.event_bytes += size;
+        inner.events.push_back(event);
+        if inner.renders_own.is_some() {
             // Events queued before the thread took over go first; they are soon done.
-            inner.events.push_back(event);
             self.render_step(&mut inner, RENDER_STEP_EVENTS);
         }
     }
@@ -837,9 +835,8 @@ impl Shared {
                 // running out of budget.
                 let writer_awake = !self.writer_parked.load(Ordering::Acquire);
                 let mut inner = queue.lock();
-                if writer_awake || inner.renders_own {
-                    inner.renders_own = true;
-                    inner.last_wait = Some(Instant::now());
+                if writer_awake || inner.renders_own.is_some() {
+                    inner.renders_own = Some(Instant::now());
                 }
                 drop(inner);
                 self.wake_writer();
@@ -871,9 +868,10 @@ impl Shared {
             // OK because `n_events` is at most the number of events.
             let event = inner.events.pop_front().expect("an event left");
             let estimate = approx_size(&event).min(self.budget_limit);
+            inner.event_bytes -= estimate;
             extra += self.render_event(inner, event, estimate);
         }
-        self.charge_extra(inner, extra);
+        self.charge_extra(extra);
         self.rendered_by_callers.fetch_add(n_events as u64, Ordering::Relaxed);
     }
 
@@ -890,10 +888,9 @@ impl Shared {
     /// Charges lines longer than their events' estimates to the budget, past the limit if
     /// need be: the memory is spent already, and the budget must say so until the writer
     /// has written the lines.
-    fn charge_extra(&self, inner: &mut QueueInner, extra: u64) {
+    fn charge_extra(&self, extra: u64) {
         if extra > 0 {
             self.budget_used.fetch_add(extra, Ordering::SeqCst);
-            inner.bytes += extra;
         }
     }
 
@@ -1005,6 +1002,16 @@ struct Drained {
     bytes: u64,
 }
 
+/// How far the writing of a drain has come: events written of `n_events`, budget given back
+/// of `bytes`, and the last write error.
+struct Progress {
+    n_events: usize,
+    bytes: u64,
+    n_done: usize,
+    released: u64,
+    error: Option<String>,
+}
+
 /// Marks the writer dead however it ends, so that nobody waits for it forever.
 struct AliveGuard(Arc<Shared>);
 
@@ -1051,7 +1058,9 @@ impl Writer {
             if let Some((retry_at, _)) = self.backoff {
                 let now = Instant::now();
                 if !forced && now < retry_at {
+                    self.shared.writer_parked.store(true, Ordering::Release);
                     thread::park_timeout(retry_at - now);
+                    self.shared.writer_parked.store(false, Ordering::Release);
                     continue;
                 }
             }
@@ -1090,20 +1099,14 @@ impl Writer {
     /// Returns the last write error.
     fn write_drained(&mut self, drained: Drained, declare_sampled: bool) -> Option<String> {
         let Drained { queues, n_events, bytes } = drained;
-        let mut cycle_error = None;
-        let mut released = 0;
-        let mut n_done = 0;
+        let mut progress = Progress { n_events, bytes, n_done: 0, released: 0, error: None };
         for (rendered, mut events) in queues {
             let mut line_idx = 0;
             while line_idx < rendered.len() {
                 let n_taken = (MAX_BATCH_EVENTS - self.batch.len()).min(rendered.len() - line_idx);
                 self.batch.extend_from(&rendered, line_idx..line_idx + n_taken);
                 line_idx += n_taken;
-                if self.batch.len() == MAX_BATCH_EVENTS {
-                    n_done += MAX_BATCH_EVENTS;
-                    cycle_error = self.write_chunk(false, declare_sampled).or(cycle_error);
-                    released += self.release_share(bytes, n_done, n_events, released);
-                }
+                self.write_if_full(&mut progress, declare_sampled);
             }
             while !events.is_empty() {
                 let n_taken = (MAX_BATCH_EVENTS - self.batch.len()).min(events.len());
@@ -1111,11 +1114,7 @@ impl Writer {
                 for event in events.drain(..n_taken) {
                     redactor.redact_into(event, &mut self.batch);
                 }
-                if self.batch.len() == MAX_BATCH_EVENTS {
-                    n_done += MAX_BATCH_EVENTS;
-                    cycle_error = self.write_chunk(false, declare_sampled).or(cycle_error);
-                    released += self.release_share(bytes, n_done, n_events, released);
-                }
+                self.write_if_full(&mut progress, declare_sampled);
             }
             if events.capacity() > 0 && self.spare.len() < 4 {
                 self.spare.push(events);
@@ -1126,17 +1125,23 @@ impl Writer {
                 self.spare_rendered.push(rendered);
             }
         }
-        cycle_error = self.write_chunk(true, declare_sampled).or(cycle_error);
-        self.shared.release(bytes - released);
-        cycle_error
+        let error = self.write_chunk(true, declare_sampled).or(progress.error);
+        self.shared.release(progress.bytes - progress.released);
+        error
     }
 
-    /// Gives back the budget of the drain's events written so far (`n_done` of `n_events`,
-    /// `bytes` in all, of which `released` went back already); returns how much.
-    fn release_share(&self, bytes: u64, n_done: usize, n_events: usize, released: u64) -> u64 {
-        let share = (bytes as u128 * n_done as u128 / n_events.max(1) as u128) as u64 - released;
-        self.shared.release(share);
-        share
+    /// Writes the chunk once it is full, and gives back the budget of the drain's events
+    /// written so far.
+    fn write_if_full(&mut self, progress: &mut Progress, declare_sampled: bool) {
+        if self.batch.len() < MAX_BATCH_EVENTS {
+            return;
+        }
+        progress.n_done += MAX_BATCH_EVENTS;
+        progress.error = self.write_chunk(false, declare_sampled).or(progress.error.take());
+        let due = (u128::from(progress.bytes) * progress.n_done as u128
+            / progress.n_events.max(1) as u128) as u64;
+        self.shared.release(due - progress.released);
+        progress.released = due;
     }
 
     /// Writes `self.batch` (plus the declarations, on the last chunk) and accounts for it:
@@ -1239,8 +1244,8 @@ impl Writer {
     }
 
     /// Takes every queue's events and pending counts, recycling vectors, and retires the
-    /// queues of threads that have exited. Unless `forced`, it passes over a queue whose
-    /// thread holds it (rendering) and takes it next cycle.
+    /// queues of threads that have exited. A queue whose thread renders its own events gives
+    /// only its lines, unless `forced` (a flush or the shutdown).
     fn drain(&mut self, forced: bool) -> Drained {
         let mut drained = Drained { queues: Vec::new(), n_events: 0, bytes: 0 };
         let mut queues = self.shared.queues();
@@ -1250,15 +1255,7 @@ impl Writer {
         queues.retain(|queue| {
             // Only the list holds the queue: its thread has exited.
             let orphaned = Arc::strong_count(queue) == 1;
-            let mut inner = if forced {
-                queue.lock()
-            } else {
-                match queue.inner.try_lock() {
-                    Ok(inner) => inner,
-                    Err(TryLockError::Poisoned(poison)) => poison.into_inner(),
-                    Err(TryLockError::WouldBlock) => return true,
-                }
-            };
+            let mut inner = queue.lock();
             // A thread that renders its own events keeps them, where they are cheaper to
             // render and to free: take only its lines, unless a flush or the shutdown needs
             // everything, the thread has exited, has logged nothing since the last drain (its
@@ -1266,10 +1263,10 @@ impl Writer {
             // budget for a while.
             let quiet = inner.logged == inner.logged_at_drain;
             inner.logged_at_drain = inner.logged;
-            let held = inner.last_wait.is_some_and(|at| at.elapsed() <= RENDER_OWN_HOLD);
-            let take_events = forced || orphaned || quiet || !inner.renders_own || !held;
+            let held = inner.renders_own.is_some_and(|at| at.elapsed() <= RENDER_OWN_HOLD);
+            let take_events = forced || orphaned || quiet || !held;
             if take_events {
-                inner.renders_own = false;
+                inner.renders_own = None;
             }
             if (take_events && !inner.events.is_empty()) || !inner.rendered.is_empty() {
                 let n_events = if take_events { inner.events.len() } else { 0 };
@@ -1288,10 +1285,9 @@ impl Writer {
             }
             // Unused credit comes back too: a thread that went quiet must not sit on budget a
             // busy thread is waiting for. A busy thread takes a new chunk after each drain.
-            let bytes = if take_events { inner.bytes } else { inner.rendered_bytes };
-            inner.bytes -= bytes;
-            inner.rendered_bytes = 0;
-            drained.bytes += bytes + mem::take(&mut inner.credit);
+            let event_bytes = if take_events { mem::take(&mut inner.event_bytes) } else { 0 };
+            drained.bytes +=
+                event_bytes + mem::take(&mut inner.rendered_bytes) + mem::take(&mut inner.credit);
             undeclared.dropped.merge(mem::take(&mut inner.dropped_pending));
             for (total, pending) in undeclared.sampled.iter_mut().zip(&mut inner.sampled_pending) {
                 *total += mem::take(pending);

@@ -174,22 +174,26 @@ pub(crate) fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = Stdout::new();
     let seen = args.follow.then(|| RefCell::new(RecentLinks::default()));
     let printer = Printer { filter, format: args.format, escape: stdout.is_terminal(), seen };
-    let segments = if args.follow && !args.source.directory()?.is_dir() {
-        // Like `tail -F`, wait for it: the writer creates the directory with its first event.
-        eprintln!(
-            "ncp-audit: audit directory {} does not exist yet; waiting for it",
-            args.source.directory()?.display()
-        );
-        Vec::new()
+    let segments = if args.follow {
+        let dir = args.source.directory()?;
+        if dir.is_dir() {
+            let segments = args.source.segments()?;
+            if segments.is_empty() {
+                eprintln!("ncp-audit: no audit files in {} yet; waiting for them", dir.display());
+            }
+            segments
+        } else {
+            // Like `tail -F`, wait for it: the writer creates the directory with its first
+            // event.
+            eprintln!(
+                "ncp-audit: audit directory {} does not exist yet; waiting for it",
+                dir.display()
+            );
+            Vec::new()
+        }
     } else {
         args.source.segments()?
     };
-    if args.follow && segments.is_empty() && args.source.directory()?.is_dir() {
-        eprintln!(
-            "ncp-audit: no audit files in {} yet; waiting for them",
-            args.source.directory()?.display()
-        );
-    }
 
     let (last, resume) = last_events(&segments, &printer, args.n_events)?;
     let mut header = Vec::new();
