@@ -13,16 +13,17 @@
 //!
 //! A thread that has to wait for budget does the writer's work meanwhile: it redacts and
 //! renders the oldest events of its own queue into lines, a few dozen at a time, until budget
-//! is free or nothing is left to render. When the writer was awake at that moment, the writer
-//! cannot keep up with the thread, and the queue switches to rendering its own events: `log`
-//! renders each event as it comes (after the few still queued from before), and the writer
-//! takes only the queue's lines, for as long as the thread keeps running out of budget. That work costs
-//! the thread a fraction of what it costs the writer: the event's memory is still in the
-//! thread's core's cache, and it goes back to the allocator of the thread that allocated it.
-//! An event built on one core and read on the other costs the writer more in cache misses and
-//! in contention for the allocator's lock than in redacting and rendering. A thread that
-//! never runs out of budget never renders. Once the thread logs nothing between two drains,
-//! or has not run out of budget for a while, the writer takes its events again.
+//! is free or nothing is left to render. When the writer was busy at that moment (not asleep,
+//! not waiting for the disk to sync), the writer cannot keep up with the thread, and the
+//! queue switches to rendering its own events: `log` renders each event as it comes (after
+//! the few still queued from before), and the writer takes only the queue's lines, for as
+//! long as the thread keeps running out of budget. That work costs the thread a fraction of
+//! what it costs the writer: the event's memory is still in the thread's core's cache, and it
+//! goes back to the allocator of the thread that allocated it. An event built on one core and
+//! read on the other costs the writer more in cache misses and in contention for the
+//! allocator's lock than in redacting and rendering. A thread that never runs out of budget
+//! never renders. Once the thread logs nothing between two drains, or has not run out of
+//! budget for a while, the writer takes its events again.
 //!
 //! A queue holds the lines its thread rendered before the events it has not, so the writer
 //! takes them in the order they were logged.
@@ -59,7 +60,7 @@ const BUSY_DRAIN_EVENTS: usize = 256;
 /// The most events a thread renders at a time while holding its queue's lock, which the
 /// writer needs to drain the queue.
 const RENDER_STEP_EVENTS: usize = 32;
-/// How long a thread renders its own events after it last had to wait for an awake writer.
+/// How long a thread renders its own events after it last had to wait for a busy writer.
 /// Then the writer takes its events again, and the thread goes back to rendering if the
 /// writer still cannot keep up.
 const RENDER_OWN_HOLD: Duration = Duration::from_millis(500);
@@ -139,7 +140,7 @@ struct QueueInner {
     dropped_pending: Span,
     random: u64,
     /// While the thread renders its own events, when it last had to wait for budget: set when
-    /// it has to wait while the writer is awake, cleared by the writer when the thread goes
+    /// it has to wait while the writer is busy, cleared by the writer when the thread goes
     /// quiet or has not had to wait for [`RENDER_OWN_HOLD`].
     renders_own: Option<Instant>,
     /// `logged` when the writer last drained the queue.
@@ -232,8 +233,9 @@ struct Shared {
     sample_rates: [f64; N_TYPES],
     writer: OnceLock<Thread>,
     writer_alive: AtomicBool,
-    /// Whether the writer is asleep: between cycles, or backing off a failing sink.
-    writer_parked: AtomicBool,
+    /// Whether the writer is busy rendering and writing: not asleep between cycles, not
+    /// backing off a failing sink, not waiting for the disk to sync.
+    writer_busy: AtomicBool,
     control: Mutex<Control>,
     control_changed: Condvar,
     space: Mutex<()>,
@@ -473,7 +475,7 @@ impl AuditLoggerBuilder {
             sample_rates,
             writer: OnceLock::new(),
             writer_alive: AtomicBool::new(true),
-            writer_parked: AtomicBool::new(false),
+            writer_busy: AtomicBool::new(false),
             control: Mutex::new(Control::default()),
             control_changed: Condvar::new(),
             space: Mutex::new(()),
@@ -830,12 +832,13 @@ impl Shared {
             }
             if !waited {
                 waited = true;
-                // A writer that is awake and still behind cannot keep up with this thread:
+                // A writer that is busy and still behind cannot keep up with this thread:
                 // from now on the thread renders its own events, for as long as it keeps
-                // running out of budget.
-                let writer_awake = !self.writer_parked.load(Ordering::Acquire);
+                // running out of budget. (A writer waiting for a sync is only slow for a
+                // moment, and rendering would not make the disk faster.)
+                let writer_busy = self.writer_busy.load(Ordering::Acquire);
                 let mut inner = queue.lock();
-                if writer_awake || inner.renders_own.is_some() {
+                if writer_busy || inner.renders_own.is_some() {
                     inner.renders_own = Some(Instant::now());
                 }
                 drop(inner);
@@ -1049,6 +1052,7 @@ impl Writer {
     /// producers are busy.
     fn run(mut self) {
         let _alive = AliveGuard(Arc::clone(&self.shared));
+        self.shared.writer_busy.store(true, Ordering::Release);
         loop {
             let (target, shutdown, forced) = {
                 let control = self.shared.control();
@@ -1058,9 +1062,9 @@ impl Writer {
             if let Some((retry_at, _)) = self.backoff {
                 let now = Instant::now();
                 if !forced && now < retry_at {
-                    self.shared.writer_parked.store(true, Ordering::Release);
+                    self.shared.writer_busy.store(false, Ordering::Release);
                     thread::park_timeout(retry_at - now);
-                    self.shared.writer_parked.store(false, Ordering::Release);
+                    self.shared.writer_busy.store(true, Ordering::Release);
                     continue;
                 }
             }
@@ -1082,9 +1086,9 @@ impl Writer {
                 break;
             }
             if n_events < BUSY_DRAIN_EVENTS {
-                self.shared.writer_parked.store(true, Ordering::Release);
+                self.shared.writer_busy.store(false, Ordering::Release);
                 thread::park_timeout(self.pause());
-                self.shared.writer_parked.store(false, Ordering::Release);
+                self.shared.writer_busy.store(true, Ordering::Release);
             }
         }
         let closed = self.sink.close();
@@ -1225,7 +1229,10 @@ impl Writer {
             return None;
         }
         self.last_sync = Instant::now();
-        match self.sink.flush() {
+        self.shared.writer_busy.store(false, Ordering::Release);
+        let flushed = self.sink.flush();
+        self.shared.writer_busy.store(true, Ordering::Release);
+        match flushed {
             Ok(()) => {
                 self.unsynced = false;
                 None
