@@ -3,8 +3,8 @@
 //! `log` takes the calling thread's own queue (a mutex nobody else touches except the writer,
 //! for the instant it takes to swap the queue's buffers), checks sampling and the byte budget,
 //! and pushes. It never wakes the writer in the normal case: the writer drains every queue on
-//! a timer (the flush interval), or at once when a queue runs out of budget, a flush is asked
-//! for or the logger shuts down. That is what keeps the caller's cost in the tens of
+//! a timer (the flush interval), or at once when more than half the budget is in use, a flush
+//! is asked for or the logger shuts down. That is what keeps the caller's cost in the tens of
 //! nanoseconds where a shared channel with a sleeping receiver costs microseconds.
 //!
 //! The byte budget bounds the memory of queued events: each event's approximate size is
@@ -822,6 +822,13 @@ impl Shared {
                     .compare_exchange(used, used + grant, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
+                    // Past half the budget, a sleeping writer is woken early, so that it is
+                    // not still catching up when the budget runs out.
+                    if used + grant > self.budget_limit / 2
+                        && !self.writer_busy.load(Ordering::Acquire)
+                    {
+                        self.wake_writer();
+                    }
                     return Some(grant);
                 }
                 continue;
