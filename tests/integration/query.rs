@@ -98,13 +98,13 @@ fn files_of_every_naming_scheme_come_out_in_time_order() {
 
 #[test]
 fn original_implementation_files_are_read_in_order() {
-    let dir = tests::shared_dir().join("ncp-compat").join("14-v2.0.1-live-rotation");
+    let dir = tests::compat_dir("14-v2.0.1-live-rotation");
     let (code, stdout, stderr) = run_dir(&dir, &["query"]);
     assert_eq!(code, 0, "{stderr}");
     let expected: Vec<i64> = (18..=39).collect();
     assert_eq!(seqs(&stdout), expected);
 
-    let dir = tests::shared_dir().join("ncp-compat").join("01-default");
+    let dir = tests::compat_dir("01-default");
     let (code, stdout, _) = run_dir(&dir, &["query", "--type", "totally_bogus_type"]);
     assert_eq!((code, stdout.lines().count()), (0, 1));
 }

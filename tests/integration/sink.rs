@@ -561,7 +561,7 @@ impl Sink for TestSink {
         let mut room = self.room.lock().unwrap();
         let fitting = room.map_or(batch.len(), |room| room.min(batch.len()));
         let mut lines = self.lines.lock().unwrap();
-        lines.extend((0..fitting).map(|idx| batch.line(idx).to_owned()));
+        lines.extend((0..fitting).map(|idx| String::from_utf8(batch.line(idx).to_vec()).unwrap()));
         if let Some(room) = room.as_mut() {
             *room -= fitting;
         }
@@ -627,17 +627,34 @@ fn blocking_backpressure_loses_nothing_with_a_tiny_budget() {
     assert_eq!(sink.events().len(), 2_000);
 }
 
-/// The `(thread, seq)` of each event line in `lines`, checking that no line holds `secret`.
-fn thread_and_seq(lines: &[String], secret: &str) -> Vec<(u64, u64)> {
-    lines
-        .iter()
-        .map(|line| {
-            assert!(!line.contains(secret), "a secret reached the sink: {line}");
-            let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            let details = &value["details"];
-            (details["thread"].as_u64().unwrap(), details["seq"].as_u64().unwrap())
-        })
-        .collect()
+/// Logs `n_per_thread` events from each of two threads, the `seq`th of thread `thread` made
+/// by `make(thread, seq)`.
+fn log_from_two_threads(
+    logger: &AuditLogger,
+    n_per_thread: u64,
+    make: impl Fn(u64, u64) -> AuditEvent + Sync,
+) {
+    std::thread::scope(|scope| {
+        for thread in 0..2 {
+            let make = &make;
+            scope.spawn(move || {
+                for seq in 0..n_per_thread {
+                    logger.log(make(thread, seq));
+                }
+            });
+        }
+    });
+}
+
+/// Asserts that `(thread, seq)` pairs, in the order they were written, hold each of two
+/// threads' `0..n_per_thread` whole and in order.
+fn assert_each_thread_in_order(pairs: &[(u64, u64)], n_per_thread: u64) {
+    for thread in 0..2 {
+        let seqs: Vec<u64> =
+            pairs.iter().filter(|(of, _)| *of == thread).map(|(_, seq)| *seq).collect();
+        let expected: Vec<u64> = (0..n_per_thread).collect();
+        assert_eq!(seqs, expected, "thread {thread} lost or reordered events");
+    }
 }
 
 #[test]
@@ -651,32 +668,24 @@ fn threads_outrunning_a_busy_writer_render_their_own_events_in_order_and_redacte
         .build()
         .unwrap();
     let secret = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s";
-    let n_per_thread = 3_000;
-    std::thread::scope(|scope| {
-        for thread in 0..2_u64 {
-            let logger = &logger;
-            scope.spawn(move || {
-                for seq in 0..n_per_thread {
-                    let event = event(seq)
-                        .with_detail("thread", thread)
-                        .with_detail("seq", seq)
-                        .with_detail("note", format!("pushed with {secret}"));
-                    logger.log(event);
-                }
-            });
-        }
+    log_from_two_threads(&logger, 3_000, |thread, seq| {
+        event((thread * 100_000 + seq) as usize)
+            .with_detail("note", format!("pushed with {secret}"))
     });
     let status = logger.shutdown().unwrap();
     assert_eq!((status.logged, status.written), (6_000, 6_000));
     assert!(status.rendered_by_callers > 0, "{status:?}");
     let lines = sink.lines.lock().unwrap().clone();
-    let pairs = thread_and_seq(&lines, secret);
-    for thread in 0..2 {
-        let seqs: Vec<u64> =
-            pairs.iter().filter(|(of, _)| *of == thread).map(|(_, seq)| *seq).collect();
-        let expected: Vec<u64> = (0..n_per_thread as u64).collect();
-        assert_eq!(seqs, expected, "thread {thread} lost or reordered events");
-    }
+    assert!(lines.iter().all(|line| !line.contains(secret)), "a secret reached the sink");
+    assert_each_thread_in_order(&thread_and_seq(&sink.events()), 3_000);
+}
+
+/// The `(thread, seq)` of each binding event in `events`, from the `idx` that
+/// [`log_from_two_threads`]'s callers give as `thread * 100_000 + seq`.
+fn thread_and_seq(events: &[AuditEvent]) -> Vec<(u64, u64)> {
+    let binding_calls = events.iter().filter(|e| e.event_type == EventType::BindingAccessed);
+    let idx = binding_calls.map(|event| event.details["idx"].as_u64().unwrap());
+    idx.map(|idx| (idx / 100_000, idx % 100_000)).collect()
 }
 
 #[test]
@@ -691,29 +700,11 @@ fn files_written_from_lines_the_threads_rendered_rotate_and_verify_intact() {
         .queue_budget_bytes(4 * 1024)
         .build()
         .unwrap();
-    std::thread::scope(|scope| {
-        for thread in 0..2 {
-            let logger = &logger;
-            scope.spawn(move || {
-                for idx in 0..4_000 {
-                    logger.log(event(thread * 100_000 + idx));
-                }
-            });
-        }
-    });
+    log_from_two_threads(&logger, 4_000, |thread, seq| event((thread * 100_000 + seq) as usize));
     let status = logger.shutdown().unwrap();
     assert_eq!(status.written, 8_000);
     assert!(status.rendered_by_callers > 0, "{status:?}");
-    let events = all_events(dir.path());
-    let numbers: Vec<u64> = of_type(&events, EventType::BindingAccessed)
-        .iter()
-        .map(|event| event.details["idx"].as_u64().unwrap())
-        .collect();
-    for thread in 0..2 {
-        let mine: Vec<u64> =
-            numbers.iter().copied().filter(|idx| idx / 100_000 == thread).collect();
-        assert_eq!(mine, (0..4_000).map(|idx| thread * 100_000 + idx).collect::<Vec<_>>());
-    }
+    assert_each_thread_in_order(&thread_and_seq(&all_events(dir.path())), 4_000);
     assert!(segment_names(dir.path()).len() > 5);
     let report = audit_sink::verify_dir(dir.path(), |_| {}).unwrap();
     assert_eq!(report.verdict(), Verdict::Intact, "{report:#?}");

@@ -162,7 +162,7 @@ fn original_implementation_files_are_foreign_not_tampered() {
     // The writer took over after the original implementation: its chain begins now, after
     // every event of the copied files.
     log_events(dir.path(), 5);
-    let compat = tests::shared_dir().join("ncp-compat").join("06-rotation-manual");
+    let compat = tests::compat_dir("06-rotation-manual");
     for entry in fs::read_dir(compat).unwrap() {
         let path = entry.unwrap().path();
         fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
@@ -175,7 +175,7 @@ fn original_implementation_files_are_foreign_not_tampered() {
 #[test]
 fn a_directory_with_nothing_chained_cannot_be_verified() {
     let dir = tempfile::tempdir().unwrap();
-    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    let compat = tests::compat_dir("01-default");
     fs::copy(compat.join("audit-2026-12-03.jsonl"), dir.path().join("audit-2026-12-03.jsonl"))
         .unwrap();
     let report = verify_dir(dir.path(), |_| {}).unwrap();
@@ -1037,7 +1037,7 @@ fn the_original_implementations_day_file_continued_by_the_writer_verifies() {
 
     let dir = tempfile::tempdir().unwrap();
     let today = Timestamp::now().utc_date();
-    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    let compat = tests::compat_dir("01-default");
     let old = fs::read(compat.join("audit-2026-12-03.jsonl")).unwrap();
     fs::write(dir.path().join(format!("audit-{today}.jsonl")), old).unwrap();
     let logger = AuditLogger::builder().dir(dir.path()).build().unwrap();
@@ -1187,7 +1187,7 @@ fn the_original_implementations_day_file_rotated_by_the_writer_verifies() {
 
     let dir = tempfile::tempdir().unwrap();
     let today = Timestamp::now().utc_date();
-    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    let compat = tests::compat_dir("01-default");
     let old = fs::read(compat.join("audit-2026-12-03.jsonl")).unwrap();
     assert!(old.len() > 4_000);
     fs::write(dir.path().join(format!("audit-{today}.jsonl")), &old).unwrap();
@@ -1253,7 +1253,7 @@ fn the_writer_never_gives_a_rotated_name_to_a_file_of_foreign_lines_alone() {
         logger.shutdown().unwrap();
     };
     log_one(&clock, 0);
-    let compat = tests::shared_dir().join("ncp-compat").join("01-default");
+    let compat = tests::compat_dir("01-default");
     fs::copy(compat.join("audit-2026-12-03.jsonl"), dir.path().join("audit-2026-12-03.jsonl"))
         .unwrap();
     clock.set(Timestamp::parse("2026-12-03T20:00:00.000Z").unwrap());

@@ -27,6 +27,11 @@ pub fn shared_dir() -> PathBuf {
     dir
 }
 
+/// One directory of files the original implementation wrote, `shared/ncp-compat/<name>`.
+pub fn compat_dir(name: &str) -> PathBuf {
+    shared_dir().join("ncp-compat").join(name)
+}
+
 /// A `Command` for the `ncp-audit` binary of this build, brought up to date first.
 ///
 /// The binary sits in the same target folder as this test executable (`target/<profile>/`,

@@ -4,11 +4,11 @@ use std::ops::Range;
 
 use audit_core::{AuditEvent, Timestamp};
 
-use crate::{RedactedEvent, Redactor};
+use crate::Redactor;
 
 /// Redacted events rendered as JSON lines, one after another, each with its timestamp.
 ///
-/// Like [`RedactedEvent`], only this crate puts lines in: every byte comes from an event that
+/// Like [`RedactedEvent`](crate::RedactedEvent), only this crate puts lines in: every byte comes from an event that
 /// went through a [`Redactor`]. A logger renders events into a batch and hands the batch to
 /// its sink, so that an event is redacted and written out while its memory is still in the
 /// cache, and the sink gets its bytes ready to append.
@@ -21,8 +21,10 @@ use crate::{RedactedEvent, Redactor};
 /// let mut batch = RedactedBatch::new();
 /// redactor.redact_into(AuditEvent::code_execution_start("token = 'hunter2hunter2'"), &mut batch);
 /// assert_eq!(batch.len(), 1);
-/// assert!(batch.line(0).contains(r#""codeSnippet":"token = '<redacted>'""#));
+/// let line = std::str::from_utf8(batch.line(0))?;
+/// assert!(line.contains(r#""codeSnippet":"token = '<redacted>'""#));
 /// assert!(batch.bytes().ends_with(b"}\n"));
+/// # Ok::<(), std::str::Utf8Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RedactedBatch {
@@ -61,31 +63,19 @@ impl RedactedBatch {
         &self.bytes
     }
 
-    /// Where each line ends in [`bytes`](RedactedBatch::bytes), its newline included.
-    pub fn line_ends(&self) -> &[usize] {
-        &self.ends
-    }
-
-    /// Line `idx`, without its newline.
+    /// Line `idx`, without its newline. It is UTF-8, as every rendered event is.
     ///
     /// # Panics
     ///
     /// When `idx` is not below [`len`](RedactedBatch::len).
-    pub fn line(&self, idx: usize) -> &str {
+    pub fn line(&self, idx: usize) -> &[u8] {
         let start = if idx == 0 { 0 } else { self.ends[idx - 1] };
-        let line = &self.bytes[start..self.ends[idx] - 1];
-        // OK because every line was written from an event, which renders as UTF-8.
-        std::str::from_utf8(line).expect("a rendered line is UTF-8")
+        &self.bytes[start..self.ends[idx] - 1]
     }
 
     /// The timestamp of each line's event.
     pub fn timestamps(&self) -> &[Timestamp] {
         &self.timestamps
-    }
-
-    /// Appends `event` as one line.
-    pub fn push(&mut self, event: &RedactedEvent) {
-        self.push_event(event.as_event());
     }
 
     /// Appends lines `lines` of `other`, in order.
@@ -104,21 +94,16 @@ impl RedactedBatch {
         self.ends.extend(other.ends[lines.clone()].iter().map(|&line_end| line_end - start + base));
         self.timestamps.extend_from_slice(&other.timestamps[lines]);
     }
-
-    /// Appends an event the caller has just redacted; see [`Redactor::redact_into`].
-    fn push_event(&mut self, event: &AuditEvent) {
-        event.write_json(&mut self.bytes);
-        self.bytes.push(b'\n');
-        self.ends.push(self.bytes.len());
-        self.timestamps.push(event.timestamp);
-    }
 }
 
 impl Redactor {
     /// Redacts `event` as [`Redactor::redact`] does and appends it to `batch` as one line.
     pub fn redact_into(&self, mut event: AuditEvent, batch: &mut RedactedBatch) {
         self.clean(&mut event);
-        batch.push_event(&event);
+        event.write_json(&mut batch.bytes);
+        batch.bytes.push(b'\n');
+        batch.ends.push(batch.bytes.len());
+        batch.timestamps.push(event.timestamp);
     }
 }
 
@@ -146,7 +131,7 @@ mod tests {
         let text = std::str::from_utf8(batch.bytes()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         for (idx, line) in lines.iter().enumerate() {
-            assert_eq!(batch.line(idx), *line);
+            assert_eq!(batch.line(idx), line.as_bytes());
             assert!(line.ends_with(&format!(r#""requestId":{idx}}},"outcome":"success"}}"#)));
         }
         assert_eq!(batch.timestamps().len(), 3);
@@ -162,7 +147,8 @@ mod tests {
         assert_eq!(batch.line(1), source.line(2));
         assert_eq!(batch.line(2), source.line(3));
         assert_eq!(batch.timestamps()[1..], source.timestamps()[2..4]);
-        assert_eq!(*batch.line_ends().last().unwrap(), batch.bytes().len());
+        let n_bytes: usize = (0..3).map(|idx| batch.line(idx).len() + 1).sum();
+        assert_eq!(n_bytes, batch.bytes().len());
         batch.clear();
         assert!(batch.is_empty() && batch.bytes().is_empty());
     }

@@ -133,8 +133,8 @@ pub struct FileSink {
     options: FileSinkOptions,
     lock: Option<DirLock>,
     active: Option<Active>,
-    buffer: Vec<u8>,
-    line_ends: Vec<usize>,
+    /// The lines of the batch being written, then the sink's own records.
+    lines: RedactedBatch,
     compressor: Option<Compressor>,
     rotated_since_retention: bool,
     /// Chained lines waiting for their append, built under the lock.
@@ -261,8 +261,7 @@ impl FileSink {
             options,
             lock: None,
             active: None,
-            buffer: Vec::with_capacity(64 * 1024),
-            line_ends: Vec::new(),
+            lines: RedactedBatch::new(),
             compressor,
             rotated_since_retention: true,
             out: Vec::with_capacity(64 * 1024),
@@ -340,7 +339,7 @@ impl FileSink {
         Ok(DirLock { file: Arc::new(file), identity: (metadata.dev(), metadata.ino()) })
     }
 
-    /// Appends the lines in `self.buffer` under the lock, rotating as needed. On start-up
+    /// Appends `self.lines` under the lock, rotating as needed. On start-up
     /// (`starting`) it also recovers and applies retention even with nothing to write.
     fn write_lines(&mut self, starting: bool) -> Result<(), SinkError> {
         let _guard = self.lock()?;
@@ -356,8 +355,7 @@ impl FileSink {
             self.out.clear();
             self.out_batch_ends.clear();
         }
-        self.buffer.clear();
-        self.line_ends.clear();
+        self.lines.clear();
         result
     }
 
@@ -366,7 +364,7 @@ impl FileSink {
         // a rotation: with a limit smaller than a few lines, each rotation would prune, and
         // each pruning record would rotate again, forever. Such a record may take a file past
         // the limit by its own length.
-        let n_batch_lines = self.line_ends.len();
+        let n_batch_lines = self.lines.len();
         let now = self.options.clock.now();
         let day = self.writing_day(now.utc_date());
         self.ensure_active(&day)?;
@@ -408,12 +406,10 @@ impl FileSink {
         }
         let limit = self.options.max_file_size_bytes;
         let mut line_idx = 0;
-        while line_idx < self.line_ends.len() {
-            let start = if line_idx == 0 { 0 } else { self.line_ends[line_idx - 1] };
-            // The buffered line without its newline; chaining adds the chain field and one.
-            let raw = start..self.line_ends[line_idx] - 1;
+        while line_idx < self.lines.len() {
             let mark = self.out.len();
-            let link = append_chained_line(head.link, &self.buffer[raw], &mut self.out);
+            // Chaining adds the chain field and the newline.
+            let link = append_chained_line(head.link, self.lines.line(line_idx), &mut self.out);
             let too_big = limit > 0 && size + self.out.len() as u64 > limit;
             if too_big && file_has_events && line_idx < n_batch_lines && self.holds_head(&head) {
                 self.out.truncate(mark);
@@ -1033,8 +1029,7 @@ impl FileSink {
             details.insert("maxTotalBytes".into(), bytes.into());
         }
         let event = AuditEvent::new(EventType::AuditFilesPruned, details).at(now);
-        self.options.redactor.redact(event).write_json_line(&mut self.buffer);
-        self.line_ends.push(self.buffer.len());
+        self.options.redactor.redact_into(event, &mut self.lines);
     }
 
     fn sync(&self) -> Result<(), SinkError> {
@@ -1047,10 +1042,8 @@ impl FileSink {
 
 impl Sink for FileSink {
     fn write_batch(&mut self, batch: &RedactedBatch) -> Result<(), BatchError> {
-        self.buffer.clear();
-        self.line_ends.clear();
-        self.buffer.extend_from_slice(batch.bytes());
-        self.line_ends.extend_from_slice(batch.line_ends());
+        self.lines.clear();
+        self.lines.extend_from(batch, 0..batch.len());
         self.batch_written = 0;
         self.write_lines(false).map_err(|source| BatchError { written: self.batch_written, source })
     }

@@ -125,7 +125,8 @@ impl Span {
 struct QueueInner {
     /// Events the thread rendered itself; they precede `events`.
     rendered: RedactedBatch,
-    events: VecDeque<AuditEvent>,
+    /// Events not rendered yet, each with its share of `event_bytes`.
+    events: VecDeque<(AuditEvent, u64)>,
     /// Approximate bytes of `events`, accounted in the shared budget.
     event_bytes: u64,
     /// Bytes of `rendered`, accounted in the shared budget: each line's event's estimate, or
@@ -138,6 +139,8 @@ struct QueueInner {
     sampled_pending: [u64; N_TYPES],
     dropped: u64,
     dropped_pending: Span,
+    /// Events the thread rendered itself.
+    rendered_count: u64,
     random: u64,
     /// While the thread renders its own events, when it last had to wait for budget: set when
     /// it has to wait while the writer is busy, cleared by the writer when the thread goes
@@ -168,6 +171,7 @@ impl ThreadQueue {
                 sampled_pending: [0; N_TYPES],
                 dropped: 0,
                 dropped_pending: Span::default(),
+                rendered_count: 0,
                 random: seed | 1,
                 renders_own: None,
                 logged_at_drain: 0,
@@ -214,6 +218,7 @@ struct Retired {
     logged: AtomicU64,
     sampled: AtomicU64,
     dropped: AtomicU64,
+    rendered: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -242,7 +247,6 @@ struct Shared {
     space_freed: Condvar,
     blocked: AtomicUsize,
     written: AtomicU64,
-    rendered_by_callers: AtomicU64,
     lost: AtomicU64,
     internal_records: AtomicU64,
     healthy: AtomicBool,
@@ -482,7 +486,6 @@ impl AuditLoggerBuilder {
             space_freed: Condvar::new(),
             blocked: AtomicUsize::new(0),
             written: AtomicU64::new(0),
-            rendered_by_callers: AtomicU64::new(0),
             lost: AtomicU64::new(0),
             internal_records: AtomicU64::new(0),
             healthy: AtomicBool::new(true),
@@ -698,6 +701,7 @@ impl AuditLogger {
             logged: shared.retired.logged.load(Ordering::Acquire),
             sampled: shared.retired.sampled.load(Ordering::Acquire),
             dropped: shared.retired.dropped.load(Ordering::Acquire),
+            rendered_by_callers: shared.retired.rendered.load(Ordering::Acquire),
             ..LoggerStatus::default()
         };
         for queue in shared.queues().iter() {
@@ -705,9 +709,9 @@ impl AuditLogger {
             status.logged += inner.logged;
             status.sampled += inner.sampled;
             status.dropped += inner.dropped;
+            status.rendered_by_callers += inner.rendered_count;
         }
         status.written = shared.written.load(Ordering::Acquire);
-        status.rendered_by_callers = shared.rendered_by_callers.load(Ordering::Acquire);
         status.lost = shared.lost.load(Ordering::Acquire);
         status.internal_records = shared.internal_records.load(Ordering::Acquire);
         status.healthy = shared.healthy.load(Ordering::Acquire);
@@ -791,11 +795,11 @@ impl Shared {
             // Rendered at once, while it is still in this core's cache.
             let extra = self.render_event(&mut inner, event, size);
             self.charge_extra(extra);
-            self.rendered_by_callers.fetch_add(1, Ordering::Relaxed);
+            inner.rendered_count += 1;
             return;
         }
         inner.event_bytes += size;
-        inner.events.push_back(event);
+        inner.events.push_back((event, size));
         if inner.renders_own.is_some() {
             // Events queued before the thread took over go first; they are soon done.
             self.render_step(&mut inner, RENDER_STEP_EVENTS);
@@ -876,13 +880,12 @@ impl Shared {
         let mut extra = 0;
         for _ in 0..n_events {
             // OK because `n_events` is at most the number of events.
-            let event = inner.events.pop_front().expect("an event left");
-            let estimate = approx_size(&event).min(self.budget_limit);
+            let (event, estimate) = inner.events.pop_front().expect("an event left");
             inner.event_bytes -= estimate;
             extra += self.render_event(inner, event, estimate);
         }
         self.charge_extra(extra);
-        self.rendered_by_callers.fetch_add(n_events as u64, Ordering::Relaxed);
+        inner.rendered_count += n_events as u64;
     }
 
     /// Renders `event`, whose budget estimate was `estimate`, into `inner`'s lines; returns
@@ -996,7 +999,7 @@ struct Writer {
     /// The chunk being written, reused.
     batch: RedactedBatch,
     /// Emptied queue buffers, handed back to producers with their capacity.
-    spare: Vec<VecDeque<AuditEvent>>,
+    spare: Vec<VecDeque<(AuditEvent, u64)>>,
     spare_rendered: Vec<RedactedBatch>,
     /// When to try a failing sink again, and the wait that led there.
     backoff: Option<(Instant, Duration)>,
@@ -1007,7 +1010,7 @@ struct Writer {
 
 /// What one drain of all queues took out: each queue's rendered lines, then its events.
 struct Drained {
-    queues: Vec<(RedactedBatch, VecDeque<AuditEvent>)>,
+    queues: Vec<(RedactedBatch, VecDeque<(AuditEvent, u64)>)>,
     n_events: usize,
     bytes: u64,
 }
@@ -1122,7 +1125,7 @@ impl Writer {
             while !events.is_empty() {
                 let n_taken = (MAX_BATCH_EVENTS - self.batch.len()).min(events.len());
                 let redactor = &self.redactor;
-                for event in events.drain(..n_taken) {
+                for (event, _) in events.drain(..n_taken) {
                     redactor.redact_into(event, &mut self.batch);
                 }
                 self.write_if_full(&mut progress, declare_sampled);
@@ -1311,6 +1314,7 @@ impl Writer {
                 retired.logged.fetch_add(inner.logged, Ordering::AcqRel);
                 retired.sampled.fetch_add(inner.sampled, Ordering::AcqRel);
                 retired.dropped.fetch_add(inner.dropped, Ordering::AcqRel);
+                retired.rendered.fetch_add(inner.rendered_count, Ordering::AcqRel);
             }
             !orphaned
         });

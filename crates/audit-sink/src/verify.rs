@@ -802,7 +802,7 @@ impl Verifier {
             true
         });
         if let Err(error) = result {
-            let (kind, detail) = read_failure(file.name.ends_with(".gz"), &error, "read stopped");
+            let (kind, detail) = read_failure(scan.compressed, &error, "read stopped");
             file.add(kind, None, detail);
         }
         if let Some(number) = torn {
